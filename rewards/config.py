@@ -1,0 +1,148 @@
+"""Frozen, hashable configuration for each reward component.
+
+Configs are frozen dataclasses so they can key caches (compiled patterns, parsed gold answers) and be
+shipped to worker processes cheaply. ``None`` for a component in :class:`RewardConfig` means the caller did
+not ask for it: it is neither scored nor reported. A component with weight 0 is scored and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+UnparseableGold = Literal["null", "zero", "one"]
+FormatMode = Literal["think", "think_answer"]
+
+COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language")
+
+
+class ConfigError(ValueError):
+    """A reward configuration that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccuracyConfig:
+    """Math-answer accuracy.
+
+    Attributes:
+        weight: weight in the total reward.
+        unparseable_gold: what a reference that cannot be parsed scores: ``"null"`` (masked), ``"zero"`` or
+            ``"one"``.
+        rel_tol: relative tolerance used only when one side is a decimal approximation.
+    """
+
+    weight: float = 1.0
+    unparseable_gold: UnparseableGold = "null"
+    rel_tol: float = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class FormatConfig:
+    """``<think>`` format check. ``mode="think_answer"`` also requires one ``<answer>...</answer>``."""
+
+    weight: float = 0.5
+    mode: FormatMode = "think"
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageConfig:
+    """DeepSeek-R1 language consistency.
+
+    Attributes:
+        weight: weight in the total reward.
+        no_words_value: score given to a reasoning with no words left once math and code are removed
+            (reported with ``details.language_no_words = true``).
+        min_prompt_words: a prompt shorter than this is too short to infer the target language from.
+        min_prompt_confidence: fastText probability needed to accept the prompt's language as the target.
+    """
+
+    weight: float = 0.1
+    no_words_value: float = 1.0
+    min_prompt_words: int = 4
+    min_prompt_confidence: float = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class RewardConfig:
+    """Which components to score and how; the default is API.md's default block."""
+
+    accuracy: AccuracyConfig | None = field(default_factory=AccuracyConfig)
+    format: FormatConfig | None = field(default_factory=FormatConfig)
+    language: LanguageConfig | None = field(default_factory=LanguageConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RewardConfig:
+        """Build from the wire's ``rewards`` block; ``None`` gives the default.
+
+        Example:
+            >>> RewardConfig.from_dict({"accuracy": {"weight": 1.0}}).format is None
+            True
+        """
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ConfigError("rewards: must be an object")
+        unknown = set(data) - set(COMPONENTS)
+        if unknown:
+            raise ConfigError(f"rewards.{sorted(unknown)[0]}: unknown reward component")
+        parts: dict[str, Any] = {}
+        for name, klass in (("accuracy", AccuracyConfig), ("format", FormatConfig), ("language", LanguageConfig)):
+            block = data.get(name)
+            parts[name] = None if block is None else _build(klass, block, f"rewards.{name}")
+        return cls(**parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: one object per requested component."""
+        out: dict[str, Any] = {}
+        for name in COMPONENTS:
+            part = getattr(self, name)
+            if part is not None:
+                out[name] = {f.name: getattr(part, f.name) for f in fields(part)}
+        return out
+
+    def with_weights(self, **weights: float) -> RewardConfig:
+        """A copy with new weights for the named (requested) components."""
+        changes = {}
+        for name, weight in weights.items():
+            part = getattr(self, name)
+            if part is not None:
+                changes[name] = replace(part, weight=float(weight))
+        return replace(self, **changes)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "unparseable_gold": ("null", "zero", "one"),
+    "mode": ("think", "think_answer"),
+}
+
+
+def _build(klass: type, block: Any, where: str) -> Any:
+    if not isinstance(block, Mapping):
+        raise ConfigError(f"{where}: must be an object")
+    known = {f.name: f for f in fields(klass)}
+    kwargs: dict[str, Any] = {}
+    for key, value in block.items():
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown setting")
+        default = getattr(klass(), key)
+        if key in _CHOICES:
+            if value not in _CHOICES[key]:
+                raise ConfigError(f"{where}.{key}: must be one of {', '.join(_CHOICES[key])}")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}.{key}: must be a number")
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"{where}.{key}: must be finite")
+            if key == "weight" and abs(value) > 1e6:
+                raise ConfigError(f"{where}.{key}: magnitude must be at most 1e6")
+            if key != "weight" and value < 0:
+                raise ConfigError(f"{where}.{key}: must be non-negative")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{where}.{key}: must be an integer")
+            if value < 0:
+                raise ConfigError(f"{where}.{key}: must be non-negative")
+        kwargs[key] = value
+    return klass(**kwargs)
