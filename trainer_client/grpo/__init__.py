@@ -1,0 +1,7 @@
+"""DeepSeek-R1's GRPO recipe on any Hugging Face causal LM, rewarded by the verifiable-rewards service.
+
+Modules: ``config`` (every knob), ``losses`` (the maths), ``data`` (prompts and the built-in task), ``model``
+(HF models and the tiny in-code model), ``rollout`` (sampling and log-probs), ``rewards`` (scoring through the
+service, never in the way), ``trainer`` (the loop), ``sft``, ``reject_sample``, ``plot``, ``demo``.
+torch is imported by these modules, so import them only where training happens.
+"""
