@@ -11,14 +11,30 @@ distinct references (a cold answer cache).
   expressions), each distinct; right answers are often written in another but equivalent form.
 - :func:`multilingual_cases`: reasoning in one of several languages with ``lang`` set.
 - :func:`sized_cases`: completions of a given size in bytes (1, 4, 16, 64 kB ...).
+
+It also holds what every benchmark needs around them: :func:`serve` starts ``vrewards serve`` as a
+subprocess on a free loopback port and stops it (with its workers); :func:`math_verify_verdicts` runs the
+Math-Verify anchor in-process on the same items; :func:`percentile` and :func:`server_rss_mb` measure.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
-from collections.abc import Callable, Sequence
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 KB = 1024
 
@@ -345,3 +361,213 @@ def sized_cases(n: int, size_bytes: int, *, seed: int = 0, start: int = 0) -> li
     """
     overhead = len(b"<think>\n\n</think>\nThe answer is 12345.\n#### 12345")
     return gsm8k_cases(n, seed=seed, start=start, reasoning_bytes=max(size_bytes - overhead, 1))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The service as a subprocess
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running ``vrewards serve`` subprocess: its base URL, process and log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self.process.pid
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's combined stdout and stderr."""
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now.
+
+    Example:
+        >>> 0 < free_port() < 65536
+        True
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def vrewards_command() -> list[str]:
+    """The ``vrewards`` console script of the running interpreter's environment."""
+    script = Path(sys.executable).with_name("vrewards")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("vrewards")
+    if found is None:
+        raise RuntimeError("the vrewards command is not installed (pip install -e .)")
+    return [found]
+
+
+def start_server(
+    *,
+    workers: int | None = None,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    log_path: Path | None = None,
+) -> Server:
+    """Start ``vrewards serve`` on 127.0.0.1 without waiting for it (see :func:`wait_healthy`).
+
+    ``env`` is added to the current environment (e.g. ``{"VREWARDS_ITEM_TIMEOUT_S": "3"}``); the server's
+    output goes to ``log_path`` (a temporary file by default). The process leads its own process group,
+    so :func:`stop_server` can take its workers down with it.
+    """
+    port = port or free_port()
+    args = [*vrewards_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    if log_path is None:
+        handle, name = tempfile.mkstemp(prefix="vrewards-server-", suffix=".log")
+        os.close(handle)
+        log_path = Path(name)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True
+        )
+    return Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+
+
+def wait_healthy(server: Server, timeout_s: float = 120.0) -> None:
+    """Wait until ``GET /health`` answers 200; raise with the server's log if it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=5.0) as client:
+        while True:
+            if server.process.poll() is not None:
+                raise RuntimeError(
+                    f"the server exited with {server.process.returncode}:\n{server.log_tail()}"
+                )
+            try:
+                if client.get(f"{server.url}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"/health did not answer 200 in {timeout_s:.0f} s:\n{server.log_tail()}")
+            time.sleep(0.2)
+
+
+def stop_server(server: Server, grace_s: float = 10.0) -> None:
+    """SIGTERM the server, then SIGKILL its whole process group if it has not exited after ``grace_s``."""
+    process = server.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace_s)
+    # Workers left behind by a killed server are in its process group (start_new_session above).
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def serve(
+    *,
+    workers: int | None = None,
+    env: Mapping[str, str] | None = None,
+    startup_timeout_s: float = 120.0,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Iterator[Server]:
+    """Run ``vrewards serve`` on a free loopback port for the duration of a ``with`` block.
+
+    Example:
+        >>> with serve(workers=1) as server:  # doctest: +SKIP
+        ...     httpx.get(f"{server.url}/health").status_code
+        200
+    """
+    server = start_server(workers=workers, env=env, cwd=cwd)
+    try:
+        wait_healthy(server, startup_timeout_s)
+        yield server
+    finally:
+        stop_server(server)
+        with contextlib.suppress(OSError):
+            server.log_path.unlink()
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB (0 if it is gone).
+
+    Example:
+        >>> server_rss_mb(os.getpid()) > 1
+        True
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total / (1024 * 1024)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation; NaN for no values.
+
+    Example:
+        >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
+        2.5
+    """
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def math_verify_verdicts(cases: Sequence[Case]) -> tuple[float, list[bool]]:
+    """Math-Verify in-process, single process, main thread, as TRL's accuracy reward calls it: parse the
+    reference (wrapped in ``$...$``), parse the completion, verify. Returns (seconds, verdicts).
+
+    Example:
+        >>> math_verify_verdicts(gsm8k_cases(2))[1]
+        [True, False]
+    """
+    from math_verify import parse, verify
+
+    verdicts: list[bool] = []
+    started = time.perf_counter()
+    for case in cases:
+        gold = parse(f"${case.gold}$")
+        answer = parse(case.completion)
+        verdicts.append(bool(verify(gold, answer)))
+    return time.perf_counter() - started, verdicts
+
+
+def agreement(verdicts: Sequence[bool | None], cases: Sequence[Case]) -> float:
+    """Share of verdicts that match the cases' expected ones (``None`` counts as a miss).
+
+    Example:
+        >>> agreement([True, True], gsm8k_cases(2))
+        0.5
+    """
+    if not cases:
+        return float("nan")
+    return sum(verdict == case.correct for verdict, case in zip(verdicts, cases, strict=True)) / len(cases)
