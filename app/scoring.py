@@ -1,0 +1,639 @@
+"""The only place for worker processes, per-item deadlines and backpressure.
+
+Design (why it is built this way):
+
+* **Processes, started by a fork server.** Every sympy-touching check runs in a worker process that can be
+  killed: ``signal.alarm`` only works in a main thread and a thread cannot be stopped. Workers come from
+  multiprocessing's ``forkserver`` context with the scorer module preloaded there, so a replacement worker
+  is a fork of a clean, single-threaded, already-imported process (tens of milliseconds instead of the
+  second that importing sympy takes) and is never a fork of the threaded server (which can deadlock on
+  locks held by other threads at fork time).
+* **One dispatcher thread** owns the workers: it sends chunks, reads results with
+  ``multiprocessing.connection.wait`` and enforces deadlines. The event loop only enqueues a batch and awaits
+  one future per batch, resolved with ``call_soon_threadsafe``, so it never blocks on a worker.
+* **Progress in shared memory.** Each worker writes ``(chunk seq, position, start time)`` into a small shared
+  array before each item, so the dispatcher knows exactly which item a worker is on and since when, while
+  results travel back in a few pickled messages per chunk (cheap IPC) instead of one per item.
+* **Deadlines and crashes.** A worker past ``item_timeout_s`` on one item is SIGKILLed and replaced. That
+  item is re-run in degraded mode (``rewards.timed_out_result``: accuracy null with outcome ``timeout``,
+  format and language still scored) by another worker; the rest of the chunk is re-queued at the front. A
+  worker that dies (segfault, OOM kill) is replaced the same way and its current item gets the item error
+  ``worker_crashed``. Nothing is lost: each batch resolves only once every item has a result.
+* **Memory** per worker is bounded with ``RLIMIT_AS``; runaway big-integer work becomes a ``MemoryError``
+  inside the worker, which the scorer turns into that item's error.
+* **Locality.** Items are grouped by reference answer so a GRPO group lands on one worker and its gold
+  answer is parsed once there.
+* **Backpressure.** ``score`` raises :class:`Saturated` when more than ``max_pending_items`` items would be
+  queued or in flight (an idle pool always admits one batch, however large).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import orjson
+
+logger = logging.getLogger(__name__)
+
+# A wire item as the workers receive it: (completion, prompt, answer, lang, id, group).
+ItemTuple = tuple[str, str | None, str | None, str | None, str | None, str | None]
+COMPLETION, PROMPT, ANSWER, LANG, ID, GROUP = range(6)
+
+# One item's result: (JSON bytes of the wire result, reward, accuracy, format, language, outcome, error code).
+ResultTuple = tuple[bytes, float | None, float | None, float | None, float | None, str | None, str | None]
+
+MiB = 1024 * 1024
+_FLUSH_S = 0.002  # a worker sends its finished results at least this often
+_CHUNK_CHARS = 8_000_000  # characters of text per chunk, so one message stays far below the memory bound
+_MAX_ATTEMPTS = 3  # an item re-queued this many times by crashes it was not blamed for gets worker_crashed
+_WARMUP_ITEMS: tuple[ItemTuple, ...] = (
+    (
+        "<think>\nTwo plus two is four, so the sum is four.\n</think>\nThe answer is \\boxed{4}.",
+        "What is two plus two? Please think step by step and answer in English.",
+        "4",
+        None,
+        "warmup-1",
+        None,
+    ),
+    ("<think>\nHalf.\n</think>\n\\boxed{\\frac{2}{4}}", None, "\\frac{1}{2}", "en", "warmup-2", None),
+)
+
+
+class Saturated(Exception):
+    """Too many items are queued or being scored; the caller should retry later (HTTP 503)."""
+
+
+class PoolClosed(Exception):
+    """The pool is stopping or stopped."""
+
+
+# --------------------------------------------------------------------------------------------- results
+def result_tuple(result: dict[str, Any]) -> ResultTuple:
+    """Encode one wire result (API.md's result object) with the figures metrics and /get_reward need.
+
+    Example:
+        >>> result_tuple({"id": "a", "reward": 1.0, "scores": {"accuracy": 1.0}, "details": {}, "error": None})[1]
+        1.0
+    """
+    try:
+        payload = orjson.dumps(result)
+    except TypeError:  # lone surrogates or an unexpected type in details: never lose the item for it
+        payload = orjson.dumps(_sanitize(result), default=repr)
+    scores = result.get("scores") or {}
+    details = result.get("details") or {}
+    error = result.get("error")
+    return (
+        payload,
+        result.get("reward"),
+        scores.get("accuracy"),
+        scores.get("format"),
+        scores.get("language"),
+        details.get("outcome"),
+        error.get("code") if error else None,
+    )
+
+
+def error_result(item_id: str | None, code: str, message: str, **details: Any) -> ResultTuple:
+    """The result of an item that could not be scored (API.md: ``error`` set, the batch unaffected).
+
+    Example:
+        >>> error_result("a", "worker_crashed", "the worker died")[6]
+        'worker_crashed'
+    """
+    return result_tuple(
+        {
+            "id": item_id,
+            "reward": None,
+            "scores": {},
+            "details": details,
+            "error": {"code": code, "message": message},
+        }
+    )
+
+
+def _sanitize(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_sanitize(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sanitize(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- worker
+def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int) -> None:
+    """A worker process: score chunks sent by the dispatcher until told to stop or killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
+    limit = memory_mb * MiB
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - not Linux, or limits locked
+        logger.warning("could not bound worker memory")
+    import importlib
+
+    module = importlib.import_module(scorer)
+    item_class, score_item, timed_out = module.Item, module.score_item, module.timed_out_result
+    config_class = module.RewardConfig
+
+    def run(item: ItemTuple, config: Any, degraded: bool) -> ResultTuple:
+        try:
+            obj = item_class(
+                completion=item[COMPLETION],
+                prompt=item[PROMPT],
+                answer=item[ANSWER],
+                lang=item[LANG],
+                id=item[ID],
+                group=item[GROUP],
+            )
+            res = timed_out(obj, config) if degraded else score_item(obj, config)
+            return result_tuple(res.to_dict())
+        except MemoryError:
+            return error_result(
+                item[ID], "out_of_memory", "scoring this item exceeded the worker memory bound"
+            )
+        except Exception as exc:  # the scorer catches its own errors; this is the last line of defence
+            return error_result(item[ID], "internal_error", f"{type(exc).__name__} while scoring this item")
+
+    warm_config = config_class()
+    for item in _WARMUP_ITEMS:
+        run(item, warm_config, False)
+    conn.send(("ready", os.getpid()))
+
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] != "chunk":
+            return
+        _, seq, config, degraded, items = message
+        progress[2] = time.monotonic()
+        progress[1] = 0.0
+        progress[0] = float(seq)
+        out: list[tuple[int, ResultTuple]] = []
+        last_flush = time.monotonic()
+        for pos, item in enumerate(items):
+            out.append((pos, run(item, config, degraded)))
+            now = time.monotonic()
+            progress[2] = now  # written before the position: a reader never sees a new item with an old time
+            progress[1] = float(pos + 1)
+            if now - last_flush >= _FLUSH_S and pos + 1 < len(items):
+                conn.send(("results", seq, out))
+                out = []
+                last_flush = now
+        conn.send(("results", seq, out))
+
+
+# ----------------------------------------------------------------------------------------- bookkeeping
+@dataclass(eq=False)
+class _Batch:
+    items: Sequence[ItemTuple]
+    config: Any
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[ResultTuple]]
+    results: list[ResultTuple | None]
+    remaining: int
+    attempts: dict[int, int] = field(default_factory=dict)
+    cancelled: bool = False
+
+
+@dataclass(eq=False)
+class _Chunk:
+    batch: _Batch
+    positions: list[int]
+    degraded: bool = False
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: Any
+    conn: Connection
+    progress: Any
+    ready: bool = False
+    chunk: _Chunk | None = None
+    seq: int = 0
+    sent_at: float = 0.0
+    received: set[int] = field(default_factory=set)
+
+
+@dataclass
+class PoolStats:
+    """Counters the /metrics route exposes (read without a lock: each is one int)."""
+
+    timeouts: int = 0
+    crashes: int = 0
+    restarts: int = 0
+    items_scored: int = 0
+    chunks: int = 0
+
+
+class WorkerPool:
+    """Worker processes scoring items under a hard per-item deadline.
+
+    Example:
+        >>> async def main():  # doctest: +SKIP
+        ...     pool = WorkerPool(workers=2, item_timeout_s=5.0)
+        ...     await pool.start()
+        ...     results = await pool.score([("\\\\boxed{4}", None, "4", None, "a", None)], RewardConfig())
+        ...     await pool.close()
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        item_timeout_s: float,
+        memory_mb: int = 1024,
+        max_pending_items: int = 65_536,
+        chunk_items: int = 64,
+        scorer: str = "rewards",
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        self.size = workers
+        self.item_timeout_s = item_timeout_s
+        self.memory_mb = memory_mb
+        self.max_pending_items = max_pending_items
+        self.chunk_items = chunk_items
+        self.scorer = scorer
+        self.start_timeout_s = start_timeout_s
+        self.stats = PoolStats()
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["app.scoring", scorer])
+        self._workers: list[_Worker] = []
+        self._queue: deque[_Chunk] = deque()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._seq = itertools.count(1)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._active: set[_Batch] = set()
+        self._spawn_failures = 0
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    # -- public API (event loop side) ---------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Items admitted and not yet resolved (the queue depth)."""
+        return self._pending
+
+    @property
+    def alive(self) -> int:
+        """Workers up and warmed."""
+        return sum(1 for w in self._workers if w.ready)
+
+    @property
+    def ready(self) -> bool:
+        """True once every worker has warmed up, until the pool stops."""
+        return self._started.is_set() and not self._stopping and self.alive > 0
+
+    async def start(self) -> None:
+        """Start and warm up the workers; returns once all of them can score."""
+        self._thread = threading.Thread(target=self._run, name="vrewards-dispatcher", daemon=True)
+        self._thread.start()
+        ok = await asyncio.get_running_loop().run_in_executor(None, self._started.wait, self.start_timeout_s)
+        if self._start_error is not None or not ok:
+            await self.close()
+            raise RuntimeError(f"scoring workers failed to start: {self._start_error or 'timed out'}")
+
+    async def close(self) -> None:
+        """Stop the workers; batches still pending fail with :class:`PoolClosed`."""
+        self._stopping = True
+        self._wake()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
+            self._thread = None
+
+    async def score(self, items: Sequence[ItemTuple], config: Any) -> list[ResultTuple]:
+        """Score ``items`` with ``config`` (a ``rewards.RewardConfig``); one result per item, in order.
+
+        Raises:
+            Saturated: the pool already holds too many items.
+            PoolClosed: the pool is stopping.
+        """
+        if not items:
+            return []
+        if self._stopping or not self._started.is_set():
+            raise PoolClosed("the scoring pool is not running")
+        loop = asyncio.get_running_loop()
+        batch = _Batch(
+            items=items,
+            config=config,
+            loop=loop,
+            future=loop.create_future(),
+            results=[None] * len(items),
+            remaining=len(items),
+        )
+        chunks = self._chunks(batch)
+        with self._lock:
+            if self._pending and self._pending + len(items) > self.max_pending_items:
+                raise Saturated(f"{self._pending} items pending")
+            self._pending += len(items)
+            self._queue.extend(chunks)
+            self._active.add(batch)
+        self._wake()
+        try:
+            return await asyncio.shield(batch.future)
+        except asyncio.CancelledError:
+            batch.cancelled = True  # queued chunks of an abandoned request are dropped
+            raise
+
+    # -- chunking -----------------------------------------------------------------------------------
+    def _chunks(self, batch: _Batch) -> list[_Chunk]:
+        items = batch.items
+        target = max(1, min(self.chunk_items, math.ceil(len(items) / (2 * self.size))))
+        groups: dict[str | None, list[int]] = {}
+        for pos, item in enumerate(items):
+            groups.setdefault(item[ANSWER], []).append(pos)
+        chunks: list[_Chunk] = []
+        current: list[int] = []
+        chars = 0
+        for positions in groups.values():
+            if len(current) + len(positions) > target and current:
+                chunks.append(_Chunk(batch, current))
+                current, chars = [], 0
+            for pos in positions:
+                completion, prompt = items[pos][0], items[pos][1]
+                size = len(completion) + len(prompt or "")
+                if current and (len(current) >= target or chars + size > _CHUNK_CHARS):
+                    chunks.append(_Chunk(batch, current))
+                    current, chars = [], 0
+                current.append(pos)
+                chars += size
+        if current:
+            chunks.append(_Chunk(batch, current))
+        return chunks
+
+    # -- dispatcher thread ----------------------------------------------------------------------------
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+    def _spawn(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        progress = self._ctx.RawArray("d", 3)
+        process = self._ctx.Process(
+            target=_worker_main,
+            args=(child_conn, progress, self.scorer, self.memory_mb),
+            name="vrewards-worker",
+            daemon=True,
+        )
+        process.start()
+        child_conn.close()
+        worker = _Worker(process=process, conn=parent_conn, progress=progress)
+        self._workers.append(worker)
+        return worker
+
+    def _run(self) -> None:
+        try:
+            for _ in range(self.size):
+                self._spawn()
+            self._loop()
+        except BaseException as exc:  # pragma: no cover - logged, and start() reports it
+            self._start_error = exc
+            self._started.set()
+            logger.exception("scoring dispatcher failed")
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        start_deadline = time.monotonic() + self.start_timeout_s
+        while not self._stopping:
+            if not self._started.is_set():
+                if self._workers and all(w.ready for w in self._workers):
+                    self._started.set()
+                elif time.monotonic() > start_deadline:
+                    raise TimeoutError("workers did not warm up in time")
+            self._assign()
+            waitables: list[Any] = [self._wake_r]
+            for w in self._workers:
+                waitables.append(w.conn)
+                waitables.append(w.process.sentinel)
+            timeout = self._next_deadline()
+            for obj in wait(waitables, timeout):
+                if obj == self._wake_r:
+                    os.read(self._wake_r, 4096)
+                    continue
+                worker = self._owner(obj)
+                if worker is not None:
+                    self._receive(worker)
+            self._enforce_deadlines()
+
+    def _owner(self, obj: Any) -> _Worker | None:
+        for w in self._workers:
+            if obj is w.conn or obj == w.process.sentinel:
+                return w
+        return None
+
+    def _next_deadline(self) -> float:
+        timeout = 1.0
+        now = time.monotonic()
+        for w in self._workers:
+            if w.chunk is not None:
+                _pos, since = self._position(w)
+                timeout = min(timeout, max(0.0, since + self.item_timeout_s - now))
+        return timeout + 0.001
+
+    def _position(self, w: _Worker) -> tuple[int, float]:
+        """Which item of its chunk ``w`` is on, and since when (from the shared progress array)."""
+        if int(w.progress[0]) != w.seq:
+            return 0, w.sent_at
+        pos = int(w.progress[1])
+        since = w.progress[2]
+        return pos, max(since, w.sent_at)
+
+    def _assign(self) -> None:
+        for w in list(self._workers):
+            if not w.ready or w.chunk is not None:
+                continue
+            chunk = self._next_chunk()
+            if chunk is None:
+                return
+            w.chunk, w.seq, w.received = chunk, next(self._seq), set()
+            w.sent_at = time.monotonic()
+            items = [chunk.batch.items[p] for p in chunk.positions]
+            self.stats.chunks += 1
+            try:
+                w.conn.send(("chunk", w.seq, chunk.batch.config, chunk.degraded, items))
+            except (OSError, ValueError):
+                self._replace(w, blame=None)
+
+    def _next_chunk(self) -> _Chunk | None:
+        with self._lock:
+            while self._queue:
+                chunk = self._queue.popleft()
+                if chunk.batch.cancelled:
+                    self._pending -= len(chunk.positions)
+                    chunk.batch.remaining -= len(chunk.positions)
+                    if chunk.batch.remaining <= 0:
+                        self._active.discard(chunk.batch)
+                    continue
+                return chunk
+        return None
+
+    def _receive(self, w: _Worker) -> None:
+        try:
+            message = w.conn.recv()
+        except (EOFError, OSError):
+            self._replace(w, blame="crash")
+            return
+        except Exception:  # an unpicklable message: treat the worker as broken
+            logger.exception("bad message from a worker")
+            self._replace(w, blame="crash")
+            return
+        if message[0] == "ready":
+            w.ready = True
+            self._spawn_failures = 0
+            return
+        _, seq, results = message
+        chunk = w.chunk
+        if chunk is None or seq != w.seq:
+            return
+        for pos, result in results:
+            w.received.add(pos)
+            self._resolve(chunk.batch, chunk.positions[pos], result)
+        if len(w.received) == len(chunk.positions):
+            w.chunk = None
+
+    def _resolve(self, batch: _Batch, pos: int, result: ResultTuple) -> None:
+        if batch.results[pos] is not None:
+            return
+        batch.results[pos] = result
+        batch.remaining -= 1
+        self.stats.items_scored += 1
+        with self._lock:
+            self._pending -= 1
+            if batch.remaining == 0:
+                self._active.discard(batch)
+        if batch.remaining == 0:
+            batch.loop.call_soon_threadsafe(_set_result, batch.future, batch.results)
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for w in list(self._workers):
+            if w.chunk is None or not w.ready:
+                continue
+            _pos, since = self._position(w)
+            if now - since > self.item_timeout_s:
+                self._replace(w, blame="timeout")
+
+    def _replace(self, w: _Worker, blame: str | None) -> None:
+        """Kill ``w``, settle its chunk (the current item blamed, the rest re-queued) and start another."""
+        chunk = w.chunk
+        pos, _since = self._position(w) if chunk is not None else (0, 0.0)
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(w.process.pid, signal.SIGKILL)
+        w.process.join(5.0)
+        w.conn.close()
+        self._workers.remove(w)
+        self.stats.restarts += 1
+        if blame == "timeout":
+            self.stats.timeouts += 1
+        elif blame == "crash":
+            self.stats.crashes += 1
+        if chunk is not None:
+            self._settle(chunk, w, pos, blame)
+        if not self._stopping:
+            if not w.ready:
+                if not self._started.is_set():
+                    raise RuntimeError(f"a worker died while starting (exit code {w.process.exitcode})")
+                self._spawn_failures += 1
+                logger.error("a replacement worker died while starting (exit code %s)", w.process.exitcode)
+                time.sleep(min(5.0, 0.1 * 2**self._spawn_failures))  # do not spin on a broken environment
+            self._spawn()
+
+    def _settle(self, chunk: _Chunk, w: _Worker, pos: int, blame: str | None) -> None:
+        batch = chunk.batch
+        requeue: list[int] = []
+        for i, batch_pos in enumerate(chunk.positions):
+            if i in w.received or batch.results[batch_pos] is not None:
+                continue
+            if i != pos or blame is None or pos >= len(chunk.positions):
+                tries = batch.attempts.get(batch_pos, 0) + 1
+                batch.attempts[batch_pos] = tries
+                if tries >= _MAX_ATTEMPTS:
+                    item_id = batch.items[batch_pos][ID]
+                    self._resolve(batch, batch_pos, error_result(item_id, "worker_crashed", _CRASH_MESSAGE))
+                else:
+                    requeue.append(batch_pos)
+                continue
+            item_id = batch.items[batch_pos][ID]
+            if blame == "timeout" and not chunk.degraded:
+                with self._lock:
+                    self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=True))
+            elif blame == "timeout":
+                self._resolve(batch, batch_pos, _timeout_fallback(item_id, self.item_timeout_s))
+            else:
+                self._resolve(batch, batch_pos, error_result(item_id, "worker_crashed", _CRASH_MESSAGE))
+        if requeue:
+            with self._lock:
+                self._queue.appendleft(_Chunk(batch, requeue, degraded=chunk.degraded))
+
+    def _shutdown(self) -> None:
+        for w in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                w.conn.send(("stop",))
+        deadline = time.monotonic() + 2.0
+        for w in self._workers:
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            if w.process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(w.process.pid, signal.SIGKILL)
+                w.process.join(5.0)
+            w.conn.close()
+        self._workers.clear()
+        with self._lock:
+            batches, self._active = list(self._active), set()
+            self._queue.clear()
+        for batch in batches:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                batch.loop.call_soon_threadsafe(_set_closed, batch.future)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+_CRASH_MESSAGE = "the worker scoring this item died (crash or memory limit); it was replaced"
+
+
+def _timeout_fallback(item_id: str | None, timeout_s: float) -> ResultTuple:
+    return result_tuple(
+        {
+            "id": item_id,
+            "reward": None,
+            "scores": {"accuracy": None},
+            "details": {"outcome": "timeout"},
+            "error": {"code": "timeout", "message": f"scoring this item took longer than {timeout_s:g} s"},
+        }
+    )
+
+
+def _set_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_closed(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(PoolClosed("the scoring pool stopped"))

@@ -1,0 +1,76 @@
+"""A scorer with the ``rewards`` API whose items misbehave on request, to test the pool's isolation.
+
+Completions starting with a command do what it says in the worker: ``sleep:S`` sleeps S seconds (only in
+the full check; ``sleepall:S`` also in the degraded one), ``crash`` kills the worker with SIGSEGV, ``hog``
+allocates past the worker's memory bound, ``raise`` raises. Any other completion scores accuracy 1.0 when it
+ends with the reference answer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Item:
+    completion: str
+    prompt: str | None = None
+    answer: str | None = None
+    lang: str | None = None
+    id: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    weight: float = 1.0
+
+
+@dataclass
+class ItemResult:
+    id: str | None
+    reward: float | None
+    scores: dict[str, float | None] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reward": self.reward,
+            "scores": self.scores,
+            "details": self.details,
+            "error": self.error,
+        }
+
+
+def _act(completion: str, degraded: bool) -> None:
+    command, _, arg = completion.partition(":")
+    if command == "sleepall" or (command == "sleep" and not degraded):
+        time.sleep(float(arg))
+    elif command == "crash" and not degraded:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif command == "hog" and not degraded:
+        blob = bytearray(8 * 1024**3)
+        blob[-1] = 1
+    elif command == "raise" and not degraded:
+        raise ValueError("boom")
+
+
+def score_item(item: Item, config: RewardConfig | None = None) -> ItemResult:
+    _act(item.completion, degraded=False)
+    accuracy = 1.0 if item.answer is not None and item.completion.endswith(item.answer) else 0.0
+    outcome = "equivalent" if accuracy else "not_equivalent"
+    weight = (config or RewardConfig()).weight
+    return ItemResult(
+        item.id, weight * accuracy, {"accuracy": accuracy}, {"outcome": outcome, "pid": os.getpid()}
+    )
+
+
+def timed_out_result(item: Item, config: RewardConfig | None = None) -> ItemResult:
+    _act(item.completion, degraded=True)
+    return ItemResult(item.id, None, {"accuracy": None}, {"outcome": "timeout"})
