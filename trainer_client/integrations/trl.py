@@ -211,11 +211,9 @@ class SharedScorer:
                 future.set_result(await self.client().score(items, rewards=self.rewards))
             except asyncio.CancelledError:
                 future.cancel()
-                self._forget(key, future)
                 raise
-            except Exception as exc:
+            except Exception as exc:  # the other components of this round get the same failure
                 future.set_exception(exc)
-                self._forget(key, future)
         try:
             return await asyncio.shield(future), owner
         except RewardServiceError as exc:
@@ -224,12 +222,6 @@ class SharedScorer:
             if owner:
                 logger.warning("reward service failed for a batch of %d; masking it: %s", len(items), exc)
             return None, owner
-
-    def _forget(self, key: tuple[int, str], future: asyncio.Future[list[ScoreResult]]) -> None:
-        with self._lock:
-            entry = self._recent.get(key)
-            if entry is not None and entry[0] is future:
-                del self._recent[key]
 
 
 class VRewardFunc:

@@ -1,0 +1,219 @@
+"""The TRL reward functions, called exactly as ``GRPOTrainer._calculate_rewards`` calls them (trl 1.16)."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections import defaultdict
+from typing import Any
+
+import httpx
+import pytest
+
+from trainer_client.integrations.trl import VRewardFunc, make_reward_funcs
+
+PLAIN_BATCH = {
+    "prompts": ["What is 2+2?", "What is 2+2?", "What is 3+3?", "What is 3+3?"],
+    "completions": [
+        "<think>2+2=4</think> \\boxed{4}",
+        "<think>guess</think> \\boxed{5}",
+        "<think>3+3=6</think> \\boxed{6}",
+        "no tags \\boxed{6}",
+    ],
+    "answer": ["4", "4", "6", "6"],
+}
+
+
+def conversational(batch: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **batch,
+        "prompts": [
+            [{"role": "system", "content": "Think first."}, {"role": "user", "content": p}]
+            for p in batch["prompts"]
+        ],
+        "completions": [[{"role": "assistant", "content": c}] for c in batch["completions"]],
+    }
+
+
+class Recorder:
+    """TRL's ``log_extra``/``log_metric`` hooks."""
+
+    def __init__(self) -> None:
+        self.extra: dict[str, list[Any]] = defaultdict(list)
+        self.metrics: dict[str, list[float]] = defaultdict(list)
+
+    def log_extra(self, column: str, values: list[Any]) -> None:
+        self.extra[column].extend(values)
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.metrics[name].append(value)
+
+
+async def trl_step(
+    funcs: list[VRewardFunc], batch: dict[str, Any], recorder: Recorder | None = None, **columns: Any
+):
+    """What ``_calculate_rewards`` does for async reward functions: one gather over all of them."""
+    recorder = recorder or Recorder()
+    kwargs: dict[str, Any] = {k: v for k, v in batch.items() if k not in ("prompts", "completions")}
+    kwargs.update(columns)
+    kwargs.update(trainer_state=object(), log_extra=recorder.log_extra, log_metric=recorder.log_metric)
+    outputs = await asyncio.gather(
+        *(
+            f(
+                prompts=batch["prompts"],
+                completions=batch["completions"],
+                completion_ids=[[1, 2]] * 4,
+                **kwargs,
+            )
+            for f in funcs
+        )
+    )
+    return dict(zip([f.__name__ for f in funcs], outputs, strict=True))
+
+
+def funcs_for(stand_in, **kwargs: Any) -> list[VRewardFunc]:
+    return make_reward_funcs("http://svc", transport=httpx.MockTransport(stand_in), **kwargs)
+
+
+# -- what TRL sees -----------------------------------------------------------------------------------------------
+def test_trl_detects_async_functions_and_their_names(stand_in):
+    from trl.trainer.utils import get_callable_name, is_async_callable
+
+    funcs = funcs_for(stand_in, components=("accuracy", "format", "language", "reward"))
+    assert [get_callable_name(f) for f in funcs] == [
+        "vrewards_accuracy",
+        "vrewards_format",
+        "vrewards_language",
+        "vrewards_reward",
+    ]
+    assert all(is_async_callable(f) for f in funcs)
+
+
+BATCHES = [("plain", PLAIN_BATCH), ("conversational", conversational(PLAIN_BATCH))]
+
+
+@pytest.mark.parametrize(("name", "batch"), BATCHES, ids=[b[0] for b in BATCHES])
+def test_one_service_call_serves_every_component(name, batch, stand_in):
+    funcs = funcs_for(stand_in, components=("accuracy", "format", "language", "reward"))
+    out = asyncio.run(trl_step(funcs, batch, lang=["en"] * 4))
+    assert len(stand_in.bodies) == 1
+    assert out["vrewards_accuracy"] == [1.0, 0.0, 1.0, 1.0]
+    assert out["vrewards_format"] == [1.0, 1.0, 1.0, 0.0]
+    assert out["vrewards_language"] == [1.0] * 4
+    assert out["vrewards_reward"] == pytest.approx([1.6, 0.6, 1.6, 1.1])
+    sent = stand_in.items
+    assert [i["prompt"] for i in sent] == PLAIN_BATCH["prompts"]
+    assert [i["completion"] for i in sent] == PLAIN_BATCH["completions"]
+    assert [i["answer"] for i in sent] == PLAIN_BATCH["answer"]
+    assert sent[0]["group"] == sent[1]["group"] != sent[2]["group"]
+
+
+def test_only_the_requested_components_are_asked_for(stand_in):
+    asyncio.run(trl_step(funcs_for(stand_in, components=("accuracy", "format")), PLAIN_BATCH))
+    assert set(stand_in.bodies[0]["rewards"]) == {"accuracy", "format"}
+
+
+# -- columns and prompts -----------------------------------------------------------------------------------------
+ANSWER_COLUMNS = [
+    # (answer_column given, dataset columns, references sent)
+    (None, {"solution": ["4", "4", "6", "6"]}, ["4", "4", "6", "6"]),
+    (None, {"ground_truth": [4, 4, 6, 6]}, ["4", "4", "6", "6"]),
+    ("gold", {"gold": ["4", "4", "6", "6"], "answer": ["x"] * 4}, ["4", "4", "6", "6"]),
+]
+
+
+@pytest.mark.parametrize(("column", "columns", "sent"), ANSWER_COLUMNS)
+def test_answer_column(column, columns, sent, stand_in):
+    batch = {"prompts": PLAIN_BATCH["prompts"], "completions": PLAIN_BATCH["completions"], **columns}
+    asyncio.run(trl_step(funcs_for(stand_in, answer_column=column), batch))
+    assert [i["answer"] for i in stand_in.items] == sent
+
+
+def test_a_missing_answer_column_is_named(stand_in):
+    with pytest.raises(KeyError, match="gold"):
+        asyncio.run(trl_step(funcs_for(stand_in, answer_column="gold"), PLAIN_BATCH))
+
+
+def test_no_reference_gives_none_which_trl_masks(stand_in):
+    batch = {"prompts": PLAIN_BATCH["prompts"], "completions": PLAIN_BATCH["completions"]}
+    out = asyncio.run(trl_step(funcs_for(stand_in), batch))
+    assert out["vrewards_accuracy"] == [None] * 4
+    assert out["vrewards_language"] == [None] * 4  # no lang column: the stand-in cannot infer one
+
+
+PREFILL = [
+    ("plain prompt", "Solve 2+2.", "Solve 2+2.\n<think>\n"),
+    (
+        "already prefilled",
+        "<|User|>Solve 2+2.<|Assistant|><think>\n",
+        "<|User|>Solve 2+2.<|Assistant|><think>\n",
+    ),
+    (
+        "messages",
+        [{"role": "user", "content": [{"type": "text", "text": "Solve 2+2."}]}],
+        "Solve 2+2.\n<think>\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "prompt", "sent"), PREFILL, ids=[p[0] for p in PREFILL])
+def test_prefilled_think_reaches_the_service(name, prompt, sent, stand_in):
+    batch = {"prompts": [prompt] * 4, "completions": ["2+2=4</think> \\boxed{4}"] * 4, "answer": ["4"] * 4}
+    out = asyncio.run(trl_step(funcs_for(stand_in, prefill_think=True), batch))
+    assert stand_in.items[0]["prompt"] == sent
+    assert out["vrewards_format"] == [1.0] * 4
+
+
+# -- logging ------------------------------------------------------------------------------------------------------
+def test_extra_columns_are_logged_once_per_step_even_for_a_repeated_batch(stand_in):
+    funcs = funcs_for(stand_in)
+    recorder = Recorder()
+
+    async def two_steps() -> None:
+        await trl_step(funcs, PLAIN_BATCH, recorder)
+        await trl_step(funcs, PLAIN_BATCH, recorder)
+
+    asyncio.run(two_steps())
+    assert recorder.extra["vrewards_answer"] == ["4", "5", "6", "6"] * 2
+    assert (
+        recorder.extra["vrewards_outcome"] == ["equivalent", "not_equivalent", "equivalent", "equivalent"] * 2
+    )
+    assert recorder.metrics["vrewards/item_errors"] == [0.0, 0.0]
+    assert len(stand_in.bodies) == 1  # identical completions: the finished results are reused
+
+
+# -- service failures ---------------------------------------------------------------------------------------------
+def test_a_failed_service_masks_the_batch_by_default(stand_in):
+    stand_in.fail_with = 400
+    recorder = Recorder()
+    out = asyncio.run(trl_step(funcs_for(stand_in), PLAIN_BATCH, recorder))
+    assert all(values == [None] * 4 for values in out.values())
+    assert recorder.metrics["vrewards/failed_batches"] == [1.0]
+    assert len(stand_in.bodies) == 1
+
+
+def test_on_error_raise_stops_training(stand_in):
+    from trainer_client import BadRequestError
+
+    stand_in.fail_with = 400
+    with pytest.raises(BadRequestError):
+        asyncio.run(trl_step(funcs_for(stand_in, on_error="raise"), PLAIN_BATCH))
+
+
+# -- pickling (TRL's async rollout workers pickle reward functions) ------------------------------------------------
+def test_functions_pickle_and_keep_sharing_one_scorer(stand_in):
+    funcs = funcs_for(stand_in)
+    asyncio.run(trl_step(funcs, PLAIN_BATCH))
+    copies = pickle.loads(pickle.dumps(funcs))
+    assert [f.__name__ for f in copies] == [f.__name__ for f in funcs]
+    assert copies[0].shared is copies[1].shared is copies[2].shared
+    assert copies[0].shared.url == "http://svc"
+
+
+BAD_COMPONENTS = [("nothing", ()), ("unknown", ("accuracy", "style"))]
+
+
+@pytest.mark.parametrize(("name", "components"), BAD_COMPONENTS, ids=[b[0] for b in BAD_COMPONENTS])
+def test_bad_components_are_refused(name, components):
+    with pytest.raises(ValueError):
+        make_reward_funcs("http://svc", components=components)
