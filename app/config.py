@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VREWARDS_", frozen=True, extra="ignore")
 
     # -- network
-    host: str = Field("127.0.0.1", description="Interface to bind.")
-    port: int = Field(8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    host: str = Field(default="127.0.0.1", description="Interface to bind.")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0 picks a free one).")
 
     # -- scoring workers
     workers: int = Field(
@@ -42,57 +42,82 @@ class Settings(BaseSettings):
         le=512,
         description="Scoring worker processes (default: CPUs).",
     )
-    item_timeout_s: float = Field(5.0, gt=0, le=600, description="Hard deadline for one item in a worker.")
-    worker_memory_mb: int = Field(
-        1024, ge=256, le=1024 * 1024, description="Address-space limit (RLIMIT_AS) of each worker, in MiB."
+    item_timeout_s: float = Field(
+        default=5.0, gt=0, le=600, description="Hard deadline for one item in a worker."
     )
-    chunk_items: int = Field(64, ge=1, le=65536, description="Most items sent to a worker in one message.")
+    worker_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        le=1024 * 1024,
+        description="Address-space limit (RLIMIT_AS) of each worker, in MiB.",
+    )
+    chunk_items: int = Field(
+        default=64, ge=1, le=65536, description="Most items sent to a worker in one message."
+    )
 
     # -- request limits
     max_batch_items: int = Field(
-        4096, ge=1, le=1_000_000, description="Most items in one request (else 413)."
+        default=4096, ge=1, le=1_000_000, description="Most items in one request (else 413)."
     )
     max_body_bytes: int = Field(
-        64 * MiB, ge=1024, le=4096 * MiB, description="Largest request body, after gzip decoding (else 413)."
+        default=64 * MiB,
+        ge=1024,
+        le=4096 * MiB,
+        description="Largest request body, after gzip decoding (else 413).",
     )
     max_completion_chars: int = Field(
-        4_000_000,
+        default=4_000_000,
         ge=1,
         description="Longest completion scored; a longer one gets the item error completion_too_long.",
     )
     max_pending_items: int = Field(
-        65_536, ge=1, description="Items queued or being scored beyond which requests get 503 + Retry-After."
+        default=65_536,
+        ge=1,
+        description="Items queued or being scored beyond which requests get 503 + Retry-After.",
     )
-    retry_after_s: int = Field(1, ge=1, le=3600, description="Retry-After sent with 503 when saturated.")
+    retry_after_s: int = Field(
+        default=1, ge=1, le=3600, description="Retry-After sent with 503 when saturated."
+    )
 
     # -- auth
-    api_token: SecretStr | None = Field(None, description="Bearer token required on every route but /health.")
-    metrics_public: bool = Field(False, description="Serve /metrics without the token.")
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token required on every route but /health."
+    )
+    metrics_public: bool = Field(default=False, description="Serve /metrics without the token.")
 
     # -- default rewards (used when a request has no "rewards" block)
-    accuracy_weight: float = Field(1.0, description="Default weight of the accuracy reward.")
-    format_weight: float = Field(0.5, description="Default weight of the format reward.")
-    language_weight: float = Field(0.1, description="Default weight of the language-consistency reward.")
-    format_mode: Literal["think", "think_answer"] = Field("think", description="Default format mode.")
+    accuracy_weight: float = Field(default=1.0, description="Default weight of the accuracy reward.")
+    format_weight: float = Field(default=0.5, description="Default weight of the format reward.")
+    language_weight: float = Field(
+        default=0.1, description="Default weight of the language-consistency reward."
+    )
+    format_mode: Literal["think", "think_answer"] = Field(default="think", description="Default format mode.")
 
     # -- OpenRLHF /get_reward
     microbatch_window_ms: float = Field(
-        5.0, ge=0, le=1000, description="How long /get_reward collects concurrent requests into one batch."
+        default=5.0,
+        ge=0,
+        le=1000,
+        description="How long /get_reward collects concurrent requests into one batch.",
     )
     microbatch_max_items: int = Field(
-        1024, ge=1, description="A micro-batch is sent as soon as it has this many."
+        default=1024, ge=1, description="A micro-batch is sent as soon as it has this many."
     )
-    null_reward: float = Field(0.0, description="Number /get_reward sends where a reward or score is null.")
+    null_reward: float = Field(
+        default=0.0, description="Number /get_reward sends where a reward or score is null."
+    )
 
     # -- idempotency (request_id)
     idempotency_cache_size: int = Field(
-        1024, ge=0, description="Responses kept for request_id retries (0: off)."
+        default=1024, ge=0, description="Responses kept for request_id retries (0: off)."
     )
-    idempotency_ttl_s: float = Field(600.0, gt=0, description="How long a response is kept for retries.")
+    idempotency_ttl_s: float = Field(
+        default=600.0, gt=0, description="How long a response is kept for retries."
+    )
 
     # -- logging
-    log_level: LogLevel = Field("info", description="Log level.")
-    log_json: bool = Field(True, description="One JSON object per log line.")
+    log_level: LogLevel = Field(default="info", description="Log level.")
+    log_json: bool = Field(default=True, description="One JSON object per log line.")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -25,9 +25,26 @@ class Item:
     group: str | None = None
 
 
+class ConfigError(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class RewardConfig:
     weight: float = 1.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> RewardConfig:
+        if data is None:
+            return cls()
+        unknown = set(data) - {"accuracy", "format", "language"}
+        if unknown:
+            raise ConfigError(f"rewards.{sorted(unknown)[0]}: unknown reward component")
+        accuracy = data.get("accuracy") or {}
+        weight = accuracy.get("weight", 1.0)
+        if not isinstance(weight, int | float):
+            raise ConfigError("rewards.accuracy.weight: must be a number")
+        return cls(weight=float(weight))
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""Prometheus metrics of one app instance (its own ``CollectorRegistry``, so tests can build several apps).
+
+Request counts and latencies are recorded by the middleware; item-level figures (reward distributions,
+accuracy outcomes, item errors) by the routes once a batch is scored; pool figures (worker restarts,
+time-limit hits, queue depth, live workers) are read from the pool at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from app.scoring import ResultTuple, WorkerPool
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99, 1.0, 1.5, 2.0)
+_SIZE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.pool.stats
+        yield CounterMetricFamily(
+            "vrewards_item_timeouts", "Items whose worker ran past the deadline.", stats.timeouts
+        )
+        restarts = CounterMetricFamily(
+            "vrewards_worker_restarts", "Workers killed and replaced.", labels=["reason"]
+        )
+        restarts.add_metric(["timeout"], stats.timeouts)
+        restarts.add_metric(["crash"], stats.crashes)
+        restarts.add_metric(["other"], stats.restarts - stats.timeouts - stats.crashes)
+        yield restarts
+        yield GaugeMetricFamily("vrewards_queue_depth", "Items queued or being scored.", self.pool.pending)
+        yield GaugeMetricFamily("vrewards_workers", "Scoring workers up and warmed.", self.pool.alive)
+
+
+class Metrics:
+    """The app's metrics.
+
+    Example:
+        >>> m = Metrics()
+        >>> m.observe_request("/score", 200, 0.01)
+        >>> b"vrewards_requests_total" in m.render()
+        True
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("vrewards_requests", "HTTP requests.", ["route", "status"], registry=r)
+        self.latency = Histogram(
+            "vrewards_request_latency_seconds",
+            "HTTP request latency.",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.items = Counter(
+            "vrewards_items", "Items answered (scored or item error).", ["route"], registry=r
+        )
+        self.batch_size = Histogram(
+            "vrewards_batch_items",
+            "Items per scoring call to the pool.",
+            ["route"],
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.scores = Histogram(
+            "vrewards_reward_score",
+            "Per-component scores (null scores are not observed).",
+            ["component"],
+            buckets=_SCORE_BUCKETS,
+            registry=r,
+        )
+        self.outcomes = Counter(
+            "vrewards_accuracy_outcomes", "Accuracy outcomes by reason.", ["outcome"], registry=r
+        )
+        self.item_errors = Counter(
+            "vrewards_item_errors", "Items that could not be scored, by code.", ["code"], registry=r
+        )
+        self._components = {
+            name: self.scores.labels(name) for name in ("reward", "accuracy", "format", "language")
+        }
+
+    def attach(self, pool: WorkerPool) -> None:
+        """Expose ``pool``'s counters and gauges."""
+        self.registry.register(_PoolCollector(pool))
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one HTTP request."""
+        self.requests.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_results(self, route: str, results: Sequence[ResultTuple]) -> None:
+        """Record the scores, outcomes and errors of a scored batch."""
+        self.items.labels(route).inc(len(results))
+        self.batch_size.labels(route).observe(len(results))
+        columns = ("reward", "accuracy", "format", "language")
+        for index, name in enumerate(columns, start=1):
+            hist = self._components[name]
+            for value in _numbers(r[index] for r in results):
+                hist.observe(value)
+        for outcome, count in Tally(r[5] for r in results if r[5] is not None).items():
+            self.outcomes.labels(str(outcome)[:32]).inc(count)
+        for code, count in Tally(r[6] for r in results if r[6] is not None).items():
+            self.item_errors.labels(str(code)[:32]).inc(count)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)
+
+
+def _numbers(values: Iterable[object]) -> Iterator[float]:
+    for v in values:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            yield float(v)

@@ -1,0 +1,35 @@
+"""HTTP routes: thin handlers that translate the wire format, call the pool and return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from app.service import Service
+
+
+def service_of(request: Request) -> Service:
+    """The :class:`~app.service.Service` of the app serving ``request``."""
+    service: Service = request.app.state.service
+    return service
+
+
+def request_body(component: str) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON (optionally gzip-encoded) body of schema ``component``."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+            "description": "JSON; may be sent with `Content-Encoding: gzip`.",
+        }
+    }
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong bearer token."},
+    409: {"description": "request_id reused with a different body."},
+    413: {"description": "Body or batch over the configured limits."},
+    422: {"description": "Body breaks the schema; `detail` names the fields."},
+    503: {"description": "Saturated or not ready; retry after `Retry-After` seconds."},
+}

@@ -1,0 +1,85 @@
+"""``POST /get_reward``: OpenRLHF's remote reward-model protocol (``--remote_rm_url``), micro-batched.
+
+Request ``{"query": [...], "prompts": [...], "labels": [...]}`` (``prompts`` and ``labels`` optional);
+response ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``, one number per query in each list.
+``rewards`` is the weighted reward, ``scores`` the raw accuracy (what OpenRLHF's dynamic filtering
+averages per group); a null (accuracy that cannot be judged, an item error) becomes ``null_reward``
+(default 0.0) and ``extra_logs.masked`` is 1.0 for that sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.body import read_body
+from app.chat import split_query
+from app.routes import ERRORS, request_body, service_of
+from app.schemas import GetRewardResponse, make_job, parse_get_reward_request, parse_json
+from app.scoring import ItemTuple, ResultTuple
+
+router = APIRouter()
+
+
+def openrlhf_response(results: list[ResultTuple], fallback: float) -> dict[str, Any]:
+    """OpenRLHF's response body from our results; nulls become ``fallback``.
+
+    Example:
+        >>> openrlhf_response([(b"", None, None, 1.0, None, "timeout", None)], 0.0)["extra_logs"]["masked"]
+        [1.0]
+    """
+
+    def column(index: int) -> list[float]:
+        return [fallback if r[index] is None else float(r[index]) for r in results]  # type: ignore[arg-type]
+
+    return {
+        "rewards": column(1),
+        "scores": column(2),
+        "extra_logs": {
+            "accuracy": column(2),
+            "format": column(3),
+            "language": column(4),
+            "masked": [1.0 if r[1] is None else 0.0 for r in results],
+        },
+    }
+
+
+@router.post(
+    "/get_reward",
+    response_model=GetRewardResponse,
+    responses=ERRORS,
+    openapi_extra=request_body("GetRewardRequest"),
+    summary="OpenRLHF remote reward model",
+)
+async def get_reward(request: Request) -> Response:
+    """Score OpenRLHF queries; concurrent requests are scored together in one pool batch."""
+    service = service_of(request)
+    settings = service.settings
+    body = await read_body(request, settings.max_body_bytes)
+    req = parse_get_reward_request(parse_json(body), max_items=settings.max_batch_items)
+    config = service.reward_config(req.get("rewards"))
+    queries = req["query"]
+    none: list[None] = [None] * len(queries)
+    prompts: list[str | None] = [*(req.get("prompts") or none)]
+    labels: list[str | int | float | None] = [*(req.get("labels") or none)]
+    rows: list[ItemTuple] = []
+    for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
+        prompt, completion = split_query(query, given_prompt)
+        rows.append((completion, prompt, None if label is None else str(label), None, None, None))
+    job = make_job(rows, settings.max_completion_chars)
+    request.state.items = job.size
+    request.state.body_request_id = req.get("request_id")
+
+    async def compute() -> bytes:
+        results = job.merge(await service.batcher.score(job.items, config))
+        service.metrics.observe_results("/get_reward", results)
+        return orjson.dumps(openrlhf_response(results, settings.null_reward))
+
+    request_id = req.get("request_id")
+    key = f"get_reward:{request_id}" if request_id is not None else None
+    payload = await service.cache.run(key, body, compute)
+    return Response(payload, media_type="application/json")

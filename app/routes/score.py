@@ -1,0 +1,42 @@
+"""``POST /score``: a batch of items in, one result per item out, in order (API.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.body import read_body
+from app.routes import ERRORS, request_body, service_of
+from app.schemas import ScoreResponse, parse_json, parse_score_request
+
+router = APIRouter()
+
+
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    responses=ERRORS,
+    openapi_extra=request_body("ScoreRequest"),
+    summary="Score a batch of completions",
+)
+async def score(request: Request) -> Response:
+    """Score every item; an item that cannot be scored gets its own ``error`` and the others are unaffected."""
+    service = service_of(request)
+    settings = service.settings
+    body = await read_body(request, settings.max_body_bytes)
+    job = parse_score_request(
+        parse_json(body), max_items=settings.max_batch_items, max_chars=settings.max_completion_chars
+    )
+    config = service.reward_config(job.rewards)
+    request.state.items = job.size
+    request.state.body_request_id = job.request_id
+
+    async def compute() -> bytes:
+        results = job.merge(await service.pool.score(job.items, config))
+        service.metrics.observe_results("/score", results)
+        return b'{"results":[' + b",".join(r[0] for r in results) + b"]}"
+
+    key = f"score:{job.request_id}" if job.request_id is not None else None
+    payload = await service.cache.run(key, body, compute)
+    return Response(payload, media_type="application/json")

@@ -1,0 +1,322 @@
+"""The wire format (API.md): request parsing with size limits, and the models the OpenAPI docs show.
+
+Requests are parsed with orjson and validated by pydantic-core against ``TypedDict`` schemas (about 0.5 ms
+per 1,024 items, no model object per item), then turned into the plain tuples the worker pool ships. Fields
+the contract does not name are ignored. Errors never echo the input back: :class:`RequestInvalid` carries
+``{"loc", "field", "msg", "type"}`` entries only.
+
+Limits: a request with more than ``max_batch_items`` items is refused (413) before validation; a completion
+or prompt longer than ``max_completion_chars``, or a reference answer longer than :data:`MAX_ANSWER_CHARS`,
+is an *item* error (``completion_too_long``, ``prompt_too_long``, ``answer_too_long``) so the rest of the
+batch is still scored; ``id``, ``group`` and ``lang`` have fixed length limits and break the schema (422).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import NotRequired, TypedDict
+
+from app.scoring import ItemTuple, ResultTuple, error_result
+
+MAX_ANSWER_CHARS = 100_000
+MAX_ID_CHARS = 1024
+MAX_LANG_CHARS = 35
+MAX_ERRORS = 10  # validation errors reported per response
+MAX_MSG_CHARS = 200
+
+ShortStr = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)]
+LangStr = Annotated[str, StringConstraints(max_length=MAX_LANG_CHARS)]
+
+
+# ------------------------------------------------------------------------------------------- requests
+class ScoreItem(TypedDict):
+    """One item of ``POST /score`` (API.md). Fields not listed are ignored."""
+
+    completion: Annotated[str, Field(description="The generated text.")]
+    prompt: NotRequired[Annotated[str | None, Field(description="The prompt as the policy saw it.")]]
+    answer: NotRequired[Annotated[str | None, Field(description="Reference answer, LaTeX or plain text.")]]
+    lang: NotRequired[Annotated[LangStr | None, Field(description="ISO 639-1 code the reasoning must use.")]]
+    id: NotRequired[Annotated[ShortStr | None, Field(description="Echoed back.")]]
+    group: NotRequired[Annotated[ShortStr | None, Field(description="GRPO prompt group.")]]
+
+
+class ScoreRequest(TypedDict):
+    """Body of ``POST /score``."""
+
+    items: list[ScoreItem]
+    request_id: NotRequired[
+        Annotated[ShortStr | None, Field(description="Retries with this id are idempotent.")]
+    ]
+    rewards: NotRequired[
+        Annotated[dict[str, Any] | None, Field(description="Reward components and weights; default: API.md.")]
+    ]
+
+
+class GetRewardRequest(TypedDict):
+    """Body of ``POST /get_reward`` (OpenRLHF's remote reward-model protocol)."""
+
+    query: Annotated[list[str], Field(description="Prompt + response per sample, special tokens kept.")]
+    prompts: NotRequired[Annotated[list[str] | None, Field(description="The prompt of each sample.")]]
+    labels: NotRequired[
+        Annotated[
+            list[str | int | float | None] | None, Field(description="Reference answers (numbers allowed).")
+        ]
+    ]
+    request_id: NotRequired[
+        Annotated[ShortStr | None, Field(description="Retries with this id are idempotent.")]
+    ]
+    rewards: NotRequired[Annotated[dict[str, Any] | None, Field(description="As in POST /score.")]]
+
+
+SCORE_REQUEST: TypeAdapter[ScoreRequest] = TypeAdapter(ScoreRequest)
+GET_REWARD_REQUEST: TypeAdapter[GetRewardRequest] = TypeAdapter(GetRewardRequest)
+
+
+# ------------------------------------------------------------------------------ responses (docs only)
+class ItemError(BaseModel):
+    """Why one item could not be scored."""
+
+    code: str
+    message: str
+
+
+class ScoreResult(BaseModel):
+    """One item's result (API.md)."""
+
+    id: str | None = None
+    reward: float | None = None
+    scores: dict[str, float | None] = {}
+    details: dict[str, Any] = {}
+    error: ItemError | None = None
+
+
+class ScoreResponse(BaseModel):
+    """Body of a 200 from ``POST /score``: one result per item, in order."""
+
+    results: list[ScoreResult]
+
+
+class GetRewardResponse(BaseModel):
+    """Body of a 200 from ``POST /get_reward``; every list has one number per query (never null)."""
+
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]
+
+
+class HealthResponse(BaseModel):
+    """Body of ``GET /health``."""
+
+    status: str
+    workers: int
+    workers_configured: int
+    pending_items: int
+
+
+class ErrorEntry(BaseModel):
+    """One reason a request was refused; never contains the input."""
+
+    loc: list[str | int]
+    field: str
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Body of a 4xx/5xx response."""
+
+    detail: list[ErrorEntry] | str
+
+
+# ------------------------------------------------------------------------------------------- parsing
+class RequestInvalid(Exception):
+    """A body that breaks the schema (HTTP 422); ``errors`` name the fields, never the input."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["msg"] if errors else "invalid request")
+        self.errors = errors[:MAX_ERRORS]
+
+
+class BatchTooLarge(Exception):
+    """More items than ``max_batch_items`` (HTTP 413)."""
+
+
+def error_entry(loc: tuple[str | int, ...] | list[str | int], msg: str, kind: str) -> dict[str, Any]:
+    """One entry of a 422's ``detail``.
+
+    Example:
+        >>> error_entry(("items", 3, "completion"), "Field required", "missing")["field"]
+        'items.3.completion'
+    """
+    loc = list(loc)
+    return {
+        "loc": loc,
+        "field": ".".join(str(part) for part in loc),
+        "msg": msg[:MAX_MSG_CHARS],
+        "type": kind[:64],
+    }
+
+
+def validation_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """pydantic's errors without the input, the URL or the context; at most :data:`MAX_ERRORS`."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False)[:MAX_ERRORS]:
+        out.append(error_entry(prefix + tuple(err["loc"]), err["msg"], err["type"]))
+    return out
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body; lone surrogates and invalid UTF-8 become U+FFFD instead of failing.
+
+    orjson refuses ``"\\ud800"`` (a lone surrogate escape, which models' byte-level tokens can produce and
+    Python's ``json.dumps`` writes); the fallback decodes with the standard library and replaces them.
+
+    Example:
+        >>> parse_json(b'{"a": "x\\\\ud800"}')
+        {'a': 'x\\ufffd'}
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        first_error = exc
+    try:
+        data = json.loads(body.decode("utf-8", "replace"))
+        return _replace_surrogates(data)
+    except (ValueError, RecursionError):
+        raise RequestInvalid(
+            [error_entry(["body"], f"invalid JSON: {first_error}", "json_invalid")]
+        ) from None
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class ScoreJob:
+    """A parsed batch: what to send to the pool, and the item errors decided without scoring."""
+
+    items: list[ItemTuple]  # the items to score
+    positions: list[int]  # their index in the request
+    size: int  # items in the request
+    errors: dict[int, ResultTuple] = field(default_factory=dict)
+    rewards: Any = None  # the request's "rewards" block (None: the service default)
+    request_id: str | None = None
+
+    def merge(self, scored: list[ResultTuple]) -> list[ResultTuple]:
+        """All results in request order: scored ones and item errors."""
+        if not self.errors:
+            return scored
+        out: list[ResultTuple | None] = [None] * self.size
+        for pos, result in zip(self.positions, scored, strict=True):
+            out[pos] = result
+        for pos, result in self.errors.items():
+            out[pos] = result
+        return [r for r in out if r is not None]
+
+
+def _check_batch(data: Any, key: str, max_items: int) -> None:
+    if isinstance(data, dict) and isinstance(data.get(key), list) and len(data[key]) > max_items:
+        raise BatchTooLarge(f"{len(data[key])} items; at most {max_items} per request")
+
+
+def _job(
+    rows: list[tuple[str, str | None, str | None, str | None, str | None, str | None]], max_chars: int
+) -> ScoreJob:
+    job = ScoreJob(items=[], positions=[], size=len(rows))
+    for pos, row in enumerate(rows):
+        completion, prompt, answer = row[0], row[1], row[2]
+        problem = None
+        if len(completion) > max_chars:
+            problem = (
+                "completion_too_long",
+                f"completion has {len(completion)} characters; at most {max_chars}",
+            )
+        elif prompt is not None and len(prompt) > max_chars:
+            problem = ("prompt_too_long", f"prompt has {len(prompt)} characters; at most {max_chars}")
+        elif answer is not None and len(answer) > MAX_ANSWER_CHARS:
+            problem = ("answer_too_long", f"answer has {len(answer)} characters; at most {MAX_ANSWER_CHARS}")
+        if problem is None:
+            job.items.append(row)
+            job.positions.append(pos)
+        else:
+            job.errors[pos] = error_result(row[4], problem[0], problem[1])
+    return job
+
+
+def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJob:
+    """Validate a decoded ``POST /score`` body into a :class:`ScoreJob`.
+
+    Raises:
+        BatchTooLarge: more than ``max_items`` items.
+        RequestInvalid: the body breaks the schema; the errors name the fields.
+
+    Example:
+        >>> job = parse_score_request({"items": [{"completion": "4", "answer": "4"}]}, max_items=8, max_chars=100)
+        >>> job.items
+        [('4', None, '4', None, None, None)]
+    """
+    _check_batch(data, "items", max_items)
+    try:
+        req = SCORE_REQUEST.validate_python(data)
+    except ValidationError as exc:
+        raise RequestInvalid(validation_errors(exc)) from None
+    rows = [
+        (it["completion"], it.get("prompt"), it.get("answer"), it.get("lang"), it.get("id"), it.get("group"))
+        for it in req["items"]
+    ]
+    job = _job(rows, max_chars)
+    job.rewards = req.get("rewards")
+    job.request_id = req.get("request_id")
+    return job
+
+
+def parse_get_reward_request(data: Any, *, max_items: int) -> GetRewardRequest:
+    """Validate a decoded ``POST /get_reward`` body; ``prompts`` and ``labels`` must match ``query`` in length.
+
+    Example:
+        >>> parse_get_reward_request({"query": ["q a"], "labels": ["a"]}, max_items=8)["labels"]
+        ['a']
+    """
+    _check_batch(data, "query", max_items)
+    try:
+        req = GET_REWARD_REQUEST.validate_python(data)
+    except ValidationError as exc:
+        raise RequestInvalid(validation_errors(exc)) from None
+    n = len(req["query"])
+    for key, values in (("prompts", req.get("prompts")), ("labels", req.get("labels"))):
+        if values is not None and len(values) != n:
+            raise RequestInvalid(
+                [error_entry([key], f"has {len(values)} entries but query has {n}", "length_mismatch")]
+            )
+    return req
+
+
+def make_job(rows: list[ItemTuple], max_chars: int) -> ScoreJob:
+    """A :class:`ScoreJob` from already-built item tuples (used by ``/get_reward``)."""
+    return _job(rows, max_chars)
+
+
+def openapi_schemas() -> dict[str, dict[str, Any]]:
+    """JSON schemas of the request bodies, keyed by component name, for the OpenAPI document."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, adapter in (("ScoreRequest", SCORE_REQUEST), ("GetRewardRequest", GET_REWARD_REQUEST)):
+        schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[name] = schema
+    return out
