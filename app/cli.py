@@ -8,6 +8,7 @@ importing torch until one of them runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -85,10 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_serve)
     for module in ("trainer_client.score_file", "trainer_client.cli"):
-        try:
+        with contextlib.suppress(ImportError):  # that part of the project is not installed
             importlib.import_module(module).register(subparsers)
-        except ImportError:
-            pass  # that part of the project is not installed
     return parser
 
 
