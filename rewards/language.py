@@ -8,7 +8,8 @@ downloaded), loaded once per process on first use under a lock. Its pitfalls sha
    and fastText gives them confident wrong labels.
 2. The text is cut at line breaks and sentence ends, and segments under 3 words are merged with their
    neighbours: one-word segments are identified right only 53-71% of the time, ten-word ones 97-100%.
-3. Each segment gets one fastText call (top 10 labels). Its decision is restricted to the target plus the
+3. Each segment gets one fastText call for its top label, and a second for its top 10 only when that top
+   label is outside the restricted set. The decision is restricted to the target plus the
    languages policies drift to (English and Chinese): the most probable of those labels wins when its
    probability is at least a tenth of the top label's, which settles near-ties between close languages
    (Mandarin written as Wu, Portuguese as Galician, Norwegian as Danish) in the target's favour; otherwise
@@ -209,14 +210,14 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
     counts: dict[str, int] = {}
     silent = 0
     for segment, words in word_segments(_sample(text), MIN_SEGMENT_WORDS):
-        ranked = predict(segment, TOP_K)
-        top_prob, decision = ranked[0]
-        if decision == no_info_label and abs(top_prob - no_info_prob) < 1e-6:
+        top_prob, decision = predict(segment, 1)[0]
+        if abs(top_prob - no_info_prob) < 1e-6 and decision == no_info_label:
             silent += words
             continue
         if decision not in allowed:
+            # Only here is the ranking needed (the top label already wins when it is allowed).
             floor = top_prob * RESTRICTED_MIN_RATIO
-            for prob, label in ranked:
+            for prob, label in predict(segment, TOP_K):
                 if label in allowed:
                     if prob >= floor:
                         decision = label

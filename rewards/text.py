@@ -9,16 +9,19 @@ What is removed (it carries no language, and fastText gives it confident wrong l
 - code: fenced blocks (````` ``` ````` and ``~~~``, an unclosed fence runs to the end), inline ```code```, and
   lines that look like code (``(``, ``=`` or ``[`` and a final ``;``; a final ``{``; a leading ``}``;
   or a programming keyword first and ``(``, ``=`` or a final ``:``);
-- math: ``\\begin{...}...\\end{...}`` environments, ``$$...$$``, ``\\[...\\]``, ``\\(...\\)``, inline ``$...$``
+- math: ``\\begin{...}...\\end{...}`` math environments (equation, align, cases, the matrices, ...; other
+  environments such as itemize lose only their ``\\begin``/``\\end``), ``$$...$$``, ``\\[...\\]``, ``\\(...\\)``, inline ``$...$``
   (pandoc's rule, so currency such as "$5 and $10" is not math), then any leftover LaTeX command;
-- URLs, e-mail addresses, HTML/XML-like tags, chat-template tokens (``<|im_start|>``, ``<｜User｜>``);
+- URLs, HTML/XML-like tags, chat-template tokens (``<|im_start|>``, ``<｜User｜>``);
 - digits, underscores and symbol runs (ASCII symbols, Unicode punctuation, math operators, arrows, emoji).
 
-Sentence punctuation (``. ! ? ; 。 ！ ？ ；``) and apostrophes stay: they mark segment ends and belong to words.
-Spans are bounded (a ``\\(`` with no ``\\)`` looks at most 4,000 characters ahead), so no input is quadratic.
+Sentence punctuation (``. ! ? ; 。 ！ ？ ；``) and line breaks cut the text into segments and go with the cut;
+apostrophes stay inside words. Spans are bounded (a ``\\(`` with no ``\\)`` looks at most 4,000 characters
+ahead, a scan stops at the next opener of its kind), so no input is quadratic; the passes that rarely apply
+(blocks, URLs, code lines ending in ``;``/``{``) run only when a cheap ``in`` test finds their marker.
 
 Words: each CJK character (Han, Kana, Hangul) is one word, as the R1 paper's Chinese setting implies; any
-other run of letters (with their combining marks) between spaces or punctuation is one word.
+other whitespace-separated token left after cleaning (letters with their marks and apostrophes) is one.
 """
 
 from __future__ import annotations
@@ -40,14 +43,8 @@ _BLOCKS = re.compile(
     rf"|\\begin\{{({_MATH_ENVS})(\*?)\}}(?:[^\\]|\\(?!begin\{{\1\2\}})){{0,20000}}?\\end\{{\1\2\}}"
     r"|\$\$[\s\S]{0,8000}?\$\$"
     r"|\\\[(?:[^\\]|\\(?!\[)){0,8000}?\\\]"
-    r"|^[ \t]*(?:"  # lines that look like code
-    r"[^\n(=\[]*[(=\[][^\n]*;[ \t]*|[^\n]*\{[ \t]*|\}[^\n]{0,3}"
-    r"|(?:def|class|import|from|return|elif|else|for|while|if|try|except|with|lambda|print|const|let|var"
-    r"|function|public|private|static|void|int|long|double|float|char|bool|auto|using|template|fn|pub"
-    r"|#include|#define|#import)\b[^\n(=]*(?:[(=][^\n]*|:[ \t]*)"
-    r")$",
-    re.MULTILINE,
 )
+_BLOCK_MARKERS: tuple[str, ...] = ("```", "~~~", "\\begin", "$$", "\\[")
 # Inline spans become a space: the sentence around them goes on.
 _INLINE = re.compile(
     r"\\\((?:[^\\]|\\(?!\()){0,4000}?\\\)"
@@ -55,38 +52,46 @@ _INLINE = re.compile(
     r"|\$(?=[^\s$])(?:[^$\n\\]|\\.){0,2000}?(?<=[^\s\\])\$(?!\d)"  # inline $...$ (pandoc's rule)
     r"|\$(?=[^\s$])[^$\n\\]?\$(?!\d)"  # one-character inline math such as $x$
     r"|`[^`\n]{1,2000}`"
-    r"|(?:https?|ftp)://\S+|www\.\S+"
-    r"|(?<![\w.+-])[\w.+-]{1,64}@[\w-]+\.[\w.-]+"
     r"|<[|｜][^\n]{0,64}?[|｜]>"  # chat-template tokens
     r"|</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>\n]{0,200})?/?>"  # HTML/XML-like tags
     r"|\\[A-Za-z]+\*?|\\."  # leftover LaTeX commands and escapes
 )
-# Digits, underscores and symbols become a space. Kept: letters, marks, whitespace, sentence punctuation,
-# apostrophes, and the CJK comma/colon.
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
+# Lines that look like code (run once math is gone, so LaTeX braces cannot trigger them). Keyword lines
+# need a programming keyword first and "(", "=" or a final ":"; the others end in ";" after "(", "=" or
+# "[", or end in "{", or start with "}".
+_CODE_KEYWORD_LINE = re.compile(
+    r"^[ \t]*(?:def|class|import|from|return|elif|else|for|while|if|try|except|with|lambda|print|const|let"
+    r"|var|function|public|private|static|void|int|long|double|float|char|bool|auto|using|template|fn|pub"
+    r"|#include|#define|#import)\b[^\n(=]*(?:[(=][^\n]*|:[ \t]*)$",
+    re.MULTILINE,
+)
+_CODE_PUNCT_LINE = re.compile(
+    r"^[^\n(=\[;]*[(=\[][^\n]*;[ \t]*$|^[^\n{]*\{[ \t]*$|^[ \t]*\}[^\n]{0,3}$", re.MULTILINE
+)
+# Digits, underscores and symbols become a space; so do line breaks other than "\n" (fastText splits on
+# some and reads others as characters). Kept: letters, marks, "\n", spaces, sentence ends, apostrophes.
 _JUNK = re.compile(
-    r"[\d_"
+    r"[0-9_\u0660-\u0669\u06f0-\u06f9\u0966-\u096f"  # digits (ASCII, Arabic-Indic, Devanagari)
     r"\"#$%&()*+,\-/:<=>@\[\\\]^`{|}~"
-    r"\x00-\x08\x0e-\x1b\x1f\x7f-\x9f"  # control characters (not the line breaks)
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # control characters and line breaks other than "\n"
     r"\u00a0-\u00bf\u00d7\u00f7"  # Latin-1 punctuation and symbols, × ÷
     r"\u02b0-\u02ff"  # spacing modifier letters
-    r"\u2000-\u2017\u201a-\u2bff"  # general punctuation (not ’), super/subscripts, arrows, math, shapes
-    r"\u2e00-\u2e7f\u3000-\u3001\u3003-\u3017\u301a-\u303f"  # CJK symbols (keeps 。 and 「」 away)
-    r"\uff01-\uff20\uff3b-\uff40\uff5b-\uff65"  # full-width punctuation and digits
+    r"\u2000-\u2018\u201a-\u2bff"  # general punctuation (not ’), super/subscripts, arrows, math, shapes
+    r"\u2e00-\u2e7f\u3000-\u3001\u3003-\u303f"  # CJK symbols and punctuation (not 。)
+    r"\uff02-\uff1a\uff1c-\uff1e\uff20-\uff40\uff5b-\uff65"  # full-width forms (not ！ ； ？)
     r"\ufe10-\ufe6f\ufff0-\uffff"
     r"\U0001d400-\U0001d7ff\U0001f000-\U0001faff"  # math alphanumerics, emoji
     r"\ud800-\udfff"  # lone surrogates (JSON can carry them; fastText cannot take them)
     r"]+"
 )
-# Segment boundaries: line breaks, and sentence ends (Latin-style needs a following space).
-_SEGMENT = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+|(?<=[.!?;])\s+|(?<=[。！？；])\s*")
-# Any line-break character fastText would refuse, or split on.
+# Segment boundaries: line breaks and sentence-ending punctuation (which goes with the boundary).
+_SEGMENT = re.compile(r"[\n.!?;。！？；]+\s*")
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 _CJK_CLASS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
 _CJK = re.compile(f"[{_CJK_CLASS}]")
-# A non-CJK word: a run of anything but whitespace, CJK and kept punctuation (only letters and marks
-# are left there once _JUNK has run).
-_WORD = re.compile(f"[^\\s{_CJK_CLASS}.!?;'’。！？；，：、]+")
+_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 
 
 def clean_text(text: str) -> str:
@@ -96,23 +101,29 @@ def clean_text(text: str) -> str:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
         ['Soit', 'donc', 'x', 'ou', '.']
     """
-    text = _BLOCKS.sub("\n", text)
+    if any(marker in text for marker in _BLOCK_MARKERS):
+        text = _BLOCKS.sub("\n", text)
     text = _INLINE.sub(" ", text)
+    if "://" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    text = _CODE_KEYWORD_LINE.sub("", text)
+    if ";" in text or "{" in text or "}" in text:
+        text = _CODE_PUNCT_LINE.sub("", text)
     return _JUNK.sub(" ", text)
 
 
 def split_segments(cleaned: str) -> list[str]:
-    """Cut cleaned text at line breaks and sentence ends; drop segments with nothing but spaces.
+    """Cut cleaned text at line breaks and sentence ends; drop segments with no words.
 
     Example:
-        >>> split_segments("One. Two!\\n\\n三。四")
-        ['One.', 'Two!', '三。', '四']
+        >>> split_segments("One. Two!\\n\\n三。四 . ")
+        ['One', 'Two', '三', '四 ']
     """
     return [s for s in _SEGMENT.split(cleaned) if s and not s.isspace()]
 
 
 def count_words(segment: str) -> int:
-    """Words in a cleaned segment: each CJK character, plus each run of other letters.
+    """Words in a cleaned segment: each CJK character, plus each other whitespace-separated token.
 
     Example:
         >>> count_words("我们用 Python 来计算")
@@ -120,8 +131,8 @@ def count_words(segment: str) -> int:
     """
     cjk = len(_CJK.findall(segment))
     if cjk:
-        return cjk + len(_WORD.findall(_CJK.sub(" ", segment)))
-    return len(_WORD.findall(segment))
+        return cjk + len(_CJK_RUN.sub(" ", segment).split())
+    return len(segment.split())
 
 
 def one_line(text: str) -> str:
@@ -144,19 +155,22 @@ def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
 
     Example:
         >>> word_segments("Bonjour. Calculons la somme $1+2$.\\nVoici le résultat final. Oui.")
-        [('Bonjour. Calculons la somme  .', 4), ('Voici le résultat final. Oui.', 5)]
+        [('Bonjour Calculons la somme  ', 4), ('Voici le résultat final Oui', 5)]
     """
+    cleaned = clean_text(text)
+    # str.split counts the words of a segment unless it holds CJK characters: look for them once.
+    count = count_words if _CJK.search(cleaned) else _count_tokens
     out: list[tuple[str, int]] = []
     pending: list[str] = []
     pending_words = 0
-    for segment in split_segments(clean_text(text)):
-        words = count_words(segment)
+    for segment in _SEGMENT.split(cleaned):
+        words = count(segment)
         if not words:
             continue
         if not pending and words >= min_words:
-            out.append((segment.strip(), words))
+            out.append((segment, words))
             continue
-        pending.append(segment.strip())
+        pending.append(segment)
         pending_words += words
         if pending_words >= min_words:
             out.append((" ".join(pending), pending_words))
@@ -168,3 +182,7 @@ def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
         else:
             out.append((" ".join(pending), pending_words))
     return out
+
+
+def _count_tokens(segment: str) -> int:
+    return len(segment.split())
