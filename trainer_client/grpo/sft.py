@@ -1,0 +1,251 @@
+"""Supervised fine-tuning: the cold start of DeepSeek-R1 (and the rejection-sampling SFT stage).
+
+Data: JSONL with a prompt and a response column (long chain-of-thought ending with the answer), or the
+built-in task's worked solutions. The loss is the token cross-entropy on the response only. The result is
+saved with ``save_pretrained`` (model and tokenizer), so GRPO loads it by path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from trainer_client.grpo.data import Prompt, builtin_task
+from trainer_client.grpo.model import THINK_PREFILL, load_model_and_tokenizer, render_prompt
+from trainer_client.grpo.rollout import autocast
+
+
+@dataclass
+class SFTConfig:
+    """Cold-start SFT settings.
+
+    Example:
+        >>> SFTConfig(steps=10).steps
+        10
+    """
+
+    model: str = "tiny"
+    data: str | None = None  # JSONL with prompt/response columns; None: the built-in task's solutions
+    prompt_column: str = "prompt"
+    response_column: str = "response"
+    out_dir: str = "runs/sft"
+    prefill_think: bool = True
+    system_prompt: str | None = None
+    steps: int = 200
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 20
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    max_len: int = 512
+    seed: int = 0
+    bf16: bool = True
+    gradient_checkpointing: bool = True
+    threads: int | None = None
+    tiny: dict[str, Any] = field(default_factory=dict)
+    task_size: int = 2000
+    task_seed: int = 1000  # a seed distinct from the GRPO task's, so the cold start is its own set
+    task_digits: int = 2
+    task_ops: list[str] = field(default_factory=lambda: ["+"])
+    task_kind: str = "mixed"
+    task_langs: list[str] = field(default_factory=lambda: ["en", "fr", "de", "es", "zh"])
+    log_every: int = 10
+
+
+def solution_response(solution: str, answer: str, *, prefill_think: bool) -> str:
+    """The R1 cold-start response for a worked solution: reasoning, ``</think>``, then the boxed answer.
+
+    Example:
+        >>> solution_response("5+8=13 4+2+1=7", "73", prefill_think=True)
+        '5+8=13 4+2+1=7\\n</think>\\n\\\\boxed{73}'
+    """
+    body = f"{solution}\n</think>\n\\boxed{{{answer}}}"
+    return body if prefill_think else THINK_PREFILL + body
+
+
+def task_sft_rows(prompts: list[Prompt], *, prefill_think: bool) -> list[dict[str, Any]]:
+    """Cold-start rows (prompt, response, answer, lang) from the built-in task's worked solutions.
+
+    Example:
+        >>> rows = task_sft_rows(builtin_task(train_size=1, eval_size=0)[0], prefill_think=True)
+        >>> rows[0]["response"].endswith("}")
+        True
+    """
+    return [
+        {
+            "prompt": p.prompt,
+            "response": solution_response(p.solution or "", p.answer or "", prefill_think=prefill_think),
+            "answer": p.answer,
+            "lang": p.lang,
+        }
+        for p in prompts
+    ]
+
+
+def write_jsonl(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Write rows as JSON lines (UTF-8, non-ASCII kept)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def encode_pair(
+    tokenizer: PreTrainedTokenizerBase, prompt_text: str, response: str, max_len: int
+) -> tuple[list[int], list[int]]:
+    """Token ids of prompt + response + EOS and the labels (-100 on the prompt).
+
+    Example:
+        >>> from trainer_client.grpo.model import build_tiny_tokenizer
+        >>> ids, labels = encode_pair(build_tiny_tokenizer(), "ab", "c", 16)
+        >>> len(ids), labels[:2]
+        (4, [-100, -100])
+    """
+    p = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    ids = (p + r)[:max_len]
+    labels = ([-100] * len(p) + r)[:max_len]
+    return ids, labels
+
+
+def _collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (x, y) in enumerate(batch):  # right padding: positions start at 0 for every row
+        ids[i, : len(x)] = torch.tensor(x)
+        labels[i, : len(y)] = torch.tensor(y)
+        mask[i, : len(x)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def lr_lambda(step: int, *, warmup: int, total: int, min_ratio: float, cosine: bool = True) -> float:
+    """Linear warmup then cosine decay to ``min_ratio`` (or constant): the LR multiplier at ``step``.
+
+    Example:
+        >>> [round(lr_lambda(s, warmup=2, total=10, min_ratio=0.0), 2) for s in (0, 1, 2, 10)]
+        [0.5, 1.0, 1.0, 0.0]
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    if not cosine:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def load_sft_rows(cfg: SFTConfig) -> list[dict[str, Any]]:
+    """The SFT rows of ``cfg``: its JSONL, or the built-in task's cold-start set."""
+    if cfg.data is None:
+        train, _ = builtin_task(
+            train_size=cfg.task_size,
+            eval_size=0,
+            seed=cfg.task_seed,
+            langs=cfg.task_langs,
+            digits=cfg.task_digits,
+            ops=cfg.task_ops,
+            kind=cfg.task_kind,
+        )
+        return task_sft_rows(train, prefill_think=cfg.prefill_think)
+    rows = []
+    with Path(cfg.data).open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if cfg.prompt_column not in row or cfg.response_column not in row:
+                raise ValueError(
+                    f"{cfg.data}: row {i} lacks {cfg.prompt_column!r} or {cfg.response_column!r}"
+                )
+            response = str(row[cfg.response_column])
+            if cfg.prefill_think and response.startswith("<think>"):
+                response = response[len("<think>") :].lstrip("\n")  # the prompt already holds it
+            rows.append({"prompt": str(row[cfg.prompt_column]), "response": response})
+    return rows
+
+
+def run_sft(
+    cfg: SFTConfig, *, model: PreTrainedModel | None = None, tokenizer: PreTrainedTokenizerBase | None = None
+) -> Path:
+    """Fine-tune on the SFT rows and save model and tokenizer to ``cfg.out_dir``; return that path.
+
+    Example:
+        >>> # run_sft(SFTConfig(steps=100, out_dir="runs/sft"))  -> Path("runs/sft")
+    """
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if model is None or tokenizer is None:
+        model, tokenizer = load_model_and_tokenizer(cfg.model, tiny={**cfg.tiny, "seed": cfg.seed})
+    model.to(device)  # type: ignore[arg-type]
+    if device.type == "cuda" and cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    rows = load_sft_rows(cfg)
+    encoded = [
+        encode_pair(
+            tokenizer,
+            render_prompt(
+                tokenizer, r["prompt"], prefill_think=cfg.prefill_think, system_prompt=cfg.system_prompt
+            ),
+            r["response"],
+            cfg.max_len,
+        )
+        for r in rows
+    ]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_lambda(s, warmup=cfg.warmup_steps, total=cfg.steps, min_ratio=cfg.min_lr_ratio)
+    )
+    rng = random.Random(f"sft-{cfg.seed}")
+    order: list[int] = []
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    model.train()
+    t0 = time.perf_counter()
+    with (out / "sft_metrics.jsonl").open("w", encoding="utf-8") as log:
+        for step in range(cfg.steps):
+            if len(order) < cfg.batch_size:
+                fresh = list(range(len(encoded)))
+                rng.shuffle(fresh)
+                order += fresh
+            idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
+            batch = {k: v.to(device) for k, v in _collate([encoded[i] for i in idx], pad_id).items()}
+            with autocast(device, cfg.bf16):
+                loss = model(**batch).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            record = {
+                "step": step + 1,
+                "loss": loss.item(),
+                "grad_norm": float(grad_norm),
+                "lr": sched.get_last_lr()[0],
+                "elapsed_s": time.perf_counter() - t0,
+            }
+            log.write(json.dumps(record) + "\n")
+            if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+                print(
+                    f"sft step {step + 1}/{cfg.steps} loss {record['loss']:.4f} lr {record['lr']:.2e}",
+                    flush=True,
+                )
+    if device.type == "cuda" and cfg.gradient_checkpointing:
+        model.gradient_checkpointing_disable()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "sft_config.json").write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+    return out
