@@ -1,0 +1,270 @@
+"""Mathematical equivalence of two parsed answers: ``equivalent(gold, pred) -> bool``.
+
+Scalars: exact rational arithmetic whenever both sides are rational; a tolerance only where a side was
+written as a decimal (see :func:`_decimal_close`); otherwise numeric evaluation at a precision scaled to the
+literals, at three fixed sample points when symbols occur (polynomial identity testing). Percentages:
+``50%`` matches ``0.5`` and ``50``. Lists and sets compare as multisets, tuples and intervals in order
+(interval ends must agree), matrices entrywise, relations up to a constant factor, ``x = 5`` as ``5``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+
+from rewards.math.evaluate import (
+    Undefined,
+    exact_value,
+    numeric_value,
+    precision_for,
+    sample_env,
+)
+from rewards.math.expr import Node, div, mul, num, sub, symbols
+from rewards.math.guards import Refused
+from rewards.math.parse import Answer, Assign, Choice, Matrix, Relation, Scalar, Seq, Text, UnionOf
+
+_PAIR_KINDS = frozenset({"tuple", "paren"})
+
+
+def equivalent(gold: Answer, pred: Answer, rel_tol: float = 1e-6) -> bool:
+    """True when ``pred`` is mathematically equivalent to ``gold``.
+
+    Example:
+        >>> from rewards.math.parse import parse_answer
+        >>> equivalent(parse_answer("\\\\frac{1}{2}")[0], parse_answer("0.5")[0])
+        True
+    """
+    try:
+        return _eq(gold, pred, rel_tol)
+    except (Refused, Undefined, ZeroDivisionError, OverflowError, ValueError, RecursionError):
+        return False
+
+
+def _eq(g: Answer, p: Answer, tol: float) -> bool:
+    if isinstance(g, Assign) and isinstance(p, Relation) or isinstance(p, Assign) and isinstance(g, Relation):
+        return _relation_eq(_as_relation(g), _as_relation(p))
+    if isinstance(g, Assign):
+        if isinstance(p, Assign):
+            return _eq(g.value, p.value, tol) and all(_eq(g.value, x, tol) for x in p.also)
+        return _eq(g.value, p, tol)
+    if isinstance(p, Assign):
+        return _eq(g, p.value, tol) and all(_eq(g, x, tol) for x in p.also)
+    if isinstance(g, Choice):
+        if isinstance(p, Choice):
+            return g.letter == p.letter
+        if isinstance(p, Text):
+            return p.text == g.letter.lower()
+        return isinstance(p, Scalar) and p.node == ("sym", g.letter)
+    if isinstance(g, Text):
+        if isinstance(p, Text):
+            return g.text == p.text
+        if isinstance(p, Choice):
+            return g.text == p.letter.lower()
+        return False
+    if isinstance(g, Scalar):
+        if isinstance(p, Scalar):
+            return _scalar_eq(g, p, tol)
+        if isinstance(p, Seq) and p.kind in ("set", "list") and len(p.items) == 1:
+            return _eq(g, p.items[0], tol)
+        return False
+    if isinstance(g, Seq):
+        return _seq_eq(g, p, tol)
+    if isinstance(g, UnionOf):
+        if isinstance(p, UnionOf):
+            return _multiset_eq(g.parts, p.parts, tol)
+        return len(g.parts) == 1 and _eq(g.parts[0], p, tol)
+    if isinstance(g, Matrix):
+        return (
+            isinstance(p, Matrix)
+            and len(g.rows) == len(p.rows)
+            and len(g.rows[0]) == len(p.rows[0])
+            and all(_eq(a, b, tol) for ra, rb in zip(g.rows, p.rows, strict=True) for a, b in zip(ra, rb, strict=True))
+        )
+    if isinstance(g, Relation):
+        return isinstance(p, Relation) and _relation_eq(g, p)
+    return False
+
+
+def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
+    if isinstance(p, UnionOf):
+        return len(p.parts) == 1 and _eq(g, p.parts[0], tol)
+    if not isinstance(p, Seq):
+        if len(g.items) == 1 and g.kind in ("set", "list"):
+            return _eq(g.items[0], p, tol)
+        return False
+    kinds = {g.kind, p.kind}
+    if kinds <= {"set", "list"}:
+        return _multiset_eq(g.items, p.items, tol)
+    if "interval" in kinds:
+        if kinds == {"interval", "paren"}:
+            ends_ok = (g.left, g.right) == ("(", ")") and (p.left, p.right) == ("(", ")")
+        elif kinds == {"interval"}:
+            ends_ok = (g.left, g.right) == (p.left, p.right)
+        else:
+            return False
+        return ends_ok and _ordered_eq(g.items, p.items, tol)
+    if kinds <= _PAIR_KINDS | {"list"}:
+        return _ordered_eq(g.items, p.items, tol)
+    return False
+
+
+def _ordered_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:
+    return len(a) == len(b) and all(_eq(x, y, tol) for x, y in zip(a, b, strict=True))
+
+
+def _multiset_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:
+    """Unordered comparison; duplicates on either side are collapsed (a set of solutions)."""
+    a_u = _dedupe(a, tol)
+    b_u = _dedupe(b, tol)
+    if len(a_u) != len(b_u):
+        return False
+    remaining = list(b_u)
+    for x in a_u:
+        for k, y in enumerate(remaining):
+            if _eq(x, y, tol):
+                del remaining[k]
+                break
+        else:
+            return False
+    return True
+
+
+def _dedupe(items: tuple[Answer, ...], tol: float) -> list[Answer]:
+    out: list[Answer] = []
+    for x in items:
+        if x in out:
+            continue
+        if len(items) <= 12 and any(_eq(x, y, tol) for y in out):
+            continue
+        out.append(x)
+    return out
+
+
+def _as_relation(a: Answer) -> Relation:
+    if isinstance(a, Relation):
+        return a
+    if isinstance(a, Assign) and a.rhs_node is not None:
+        return Relation("=", ("sym", a.name), a.rhs_node)
+    raise Undefined("not a relation")
+
+
+# -- scalars
+
+
+def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
+    if g.node == p.node and g.percent == p.percent:
+        return True
+    variants_g = _percent_variants(g)
+    variants_p = _percent_variants(p)
+    return any(_node_eq(a, g.decimal, b, p.decimal, tol) for a in variants_g for b in variants_p)
+
+
+def _percent_variants(s: Scalar) -> list[Node]:
+    """A percentage ``x%`` stands for ``x/100`` and also for ``x`` (the percent sign dropped)."""
+    if not s.percent:
+        return [s.node]
+    return [mul(s.node, num(Fraction(1, 100))), s.node]
+
+
+def _node_eq(a: Node, a_dec: bool, b: Node, b_dec: bool, tol: float) -> bool:
+    if a == b:
+        return True
+    ea = exact_value(a)
+    eb = exact_value(b)
+    if ea is not None and eb is not None:
+        if ea == eb:
+            return True
+        return (a_dec or b_dec) and _decimal_close(ea, eb, tol)
+    names = sorted(symbols(a) | symbols(b))
+    if (a_dec or b_dec) and not names:
+        return _decimal_vs_constant(a, b, tol)
+    return _numeric_identity(a, b, names)
+
+
+def _decimal_close(ga: Fraction, pa: Fraction, tol: float) -> bool:
+    """Two rationals where a side was written as a decimal: equal within the relative tolerance ``tol``.
+
+    Only a relative tolerance, never an absolute one, so ``3`` never passes for ``300`` and ``10^{-20}``
+    never for ``10^{-21}``; and only where a decimal was written, so ``0.3333333333`` passes for
+    ``\\frac{1}{3}`` but ``0.333`` does not (an exact answer is expected; a decimal must be as good as
+    ``tol``).
+    """
+    return abs(ga - pa) <= Fraction(tol) * max(abs(ga), abs(pa))
+
+
+def _decimal_vs_constant(a: Node, b: Node, tol: float) -> bool:
+    """A decimal against an irrational constant (``1.41421356237`` vs ``\\sqrt{2}``), within ``tol``."""
+    dps = precision_for(a, b)
+    with mpmath.workdps(dps):
+        va = numeric_value(a, {})
+        vb = numeric_value(b, {})
+        if mpmath.isinf(va) or mpmath.isinf(vb):
+            return bool(va == vb)
+        return bool(abs(va - vb) <= tol * max(abs(va), abs(vb)))
+
+
+def _close(x: Any, y: Any, dps: int) -> bool:
+    if mpmath.isinf(x) or mpmath.isinf(y):
+        return bool(x == y)
+    eps = mpmath.mpf(10) ** (-(dps - 12))
+    return bool(abs(x - y) <= eps * max(1, abs(x), abs(y)))
+
+
+def _numeric_identity(a: Node, b: Node, names: list[str]) -> bool:
+    dps = precision_for(a, b)
+    points = 3 if names else 1
+    agreed = 0
+    with mpmath.workdps(dps):
+        for k in range(points):
+            env = sample_env(names, k)
+            try:
+                va = numeric_value(a, env)
+            except Undefined:
+                va = None
+            try:
+                vb = numeric_value(b, env)
+            except Undefined:
+                vb = None
+            if va is None and vb is None:
+                continue
+            if va is None or vb is None or not _close(va, vb, dps):
+                return False
+            agreed += 1
+    return agreed > 0
+
+
+def _relation_eq(g: Relation, p: Relation) -> bool:
+    if g.op != p.op:
+        return False
+    dg = sub(g.lhs, g.rhs)
+    dp = sub(p.lhs, p.rhs)
+    if g.op == "=" or g.op == "!=":
+        # the same equation up to a non-zero constant factor (either sign)
+        return _proportional(dg, dp, allow_negative=True)
+    # inequalities a < b are stored as a - b < 0: a positive factor only
+    return _proportional(dg, dp, allow_negative=False)
+
+
+def _proportional(a: Node, b: Node, allow_negative: bool) -> bool:
+    names = sorted(symbols(a) | symbols(b))
+    if _numeric_identity(a, b, names):
+        return True
+    if allow_negative and _numeric_identity(a, mul(num(-1), b), names):
+        return True
+    # constant ratio: compare a/b at the sample points
+    ratio = div(a, b)
+    dps = precision_for(a, b)
+    values = []
+    with mpmath.workdps(dps):
+        for k in range(3):
+            env = sample_env(names, k)
+            try:
+                values.append(numeric_value(ratio, env))
+            except Undefined:
+                return False
+        first = values[0]
+        if first == 0 or mpmath.im(first) != 0 or (not allow_negative and first < 0):
+            return False
+        return all(_close(v, first, dps) for v in values[1:])

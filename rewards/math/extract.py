@@ -1,0 +1,211 @@
+"""Find the final answer in an answer region (API.md, "Final answer").
+
+Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``), else the last ``<answer>`` tag,
+else a phrase such as "final answer is", else GSM8K's ``#### N``, else markdown bold, else the last math
+span or number, whichever ends later. Boxes are found anywhere in the region (every one of them counts for
+the ambiguity rule); the other methods look only at the region's tail, where a final answer can be. Every
+scan is linear: ``str.find``/``rfind`` loops and regexes without nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# The other methods look only this far back from the end of the region.
+TAIL_CHARS = 4000
+# Longest extracted answer kept; a longer one is cut (and then refused by the parser's guards).
+MAX_EXTRACT_CHARS = 20_000
+
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
+_BRACE = re.compile(r"\\[{}]|[{}]")
+_PHRASE = re.compile(
+    r"(?:final\s+answer|the\s+answer|answer)(?:\s+is\s*:?|\s*:|\s*=)|(?:the\s+)?(?:result|solution)\s+is\s*:?",
+    re.IGNORECASE,
+)
+_GSM8K = re.compile(r"####")
+_BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
+_MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?%?")
+_SENTENCE_END = re.compile(r"\.(?:\s+[A-Z]|\s*$)|\n")
+_TRAILING = re.compile(r"[\s.,;:!?]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The final answer found in a region.
+
+    Attributes:
+        text: the answer text as written (delimiters and trailing punctuation removed), or ``None``.
+        method: ``boxed``, ``answer_tag``, ``phrase``, ``gsm8k``, ``bold``, ``last_math``, ``last_number``
+            or ``None``.
+        boxed: the contents of every box in the region, in order (for the ambiguity rule).
+    """
+
+    text: str | None
+    method: str | None
+    boxed: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _read_group(text: str, start: int) -> tuple[str, int] | None:
+    """Read the brace group opening at ``text[start] == "{"``; return (content, end) or ``None``."""
+    depth = 0
+    for match in _BRACE.finditer(text, start):
+        token = match.group()
+        if len(token) == 2:  # an escaped \{ or \}
+            continue
+        if token == "{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : match.start()], match.end()
+    return None
+
+
+def find_boxed(text: str) -> list[str]:
+    """Contents of every top-level ``\\boxed``/``\\fbox`` in ``text``, in order.
+
+    Example:
+        >>> find_boxed("so \\\\boxed{\\\\frac{1}{2}} or \\\\boxed 3.")
+        ['\\\\frac{1}{2}', '3']
+    """
+    found: list[str] = []
+    pos = 0
+    n = len(text)
+    while True:
+        match = _BOX.search(text, pos)
+        if match is None:
+            return found
+        i = match.end()
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == "{":
+            group = _read_group(text, i)
+            if group is None:  # never closed: nothing after it can be a complete box either
+                return found
+            content, pos = group
+            found.append(content[:MAX_EXTRACT_CHARS])
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in "$":
+                j += 1
+            if j > i:
+                found.append(text[i:j])
+            pos = max(j, match.end())
+
+
+def _strip_inner_box(content: str) -> str:
+    # \boxed{\boxed{5}} or \boxed{x = \boxed{5}}: the innermost box is the answer.
+    for _ in range(4):
+        if "boxed" not in content and "fbox" not in content:
+            break
+        inner = find_boxed(content)
+        if not inner:
+            break
+        content = inner[-1]
+    return content
+
+
+def _math_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """(outer start, inner start, inner end, outer end) of each closed math span, in order."""
+    spans = []
+    open_tok: str | None = None
+    open_at = open_end = 0
+    closers = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+    for match in _MATH_DELIM.finditer(text):
+        tok = match.group()
+        if tok == "\\$":
+            continue
+        if open_tok is None:
+            if tok in closers:
+                open_tok, open_at, open_end = tok, match.start(), match.end()
+        elif tok == closers[open_tok]:
+            spans.append((open_at, open_end, match.start(), match.end()))
+            open_tok = None
+    return spans
+
+
+def _clean(text: str) -> str | None:
+    text = _TRAILING.sub("", text.strip())
+    return text or None
+
+
+def _after_phrase(rest: str) -> str | None:
+    """The answer that follows a phrase: a math span right after it, else the rest of the sentence."""
+    rest = rest.lstrip(" \t*:")
+    if rest.startswith("\n"):
+        rest = rest.lstrip()
+    spans = _math_spans(rest[:MAX_EXTRACT_CHARS])
+    if spans and not rest[: spans[0][0]].strip(" *"):
+        return _clean(rest[spans[0][1] : spans[0][2]])
+    cut = _SENTENCE_END.search(rest)
+    piece = rest[: cut.start()] if cut else rest
+    piece = piece.strip().strip("*").strip()
+    return _clean(piece[:MAX_EXTRACT_CHARS])
+
+
+def extract_answer(region: str) -> Extraction:
+    """Find the final answer in ``region`` (the text after ``</think>``, or the whole completion).
+
+    Example:
+        >>> e = extract_answer("We get $x = 3$. The final answer is $\\\\frac{1}{3}.$")
+        >>> e.text, e.method
+        ('\\\\frac{1}{3}', 'phrase')
+    """
+    boxed = tuple(find_boxed(region)) if ("boxed" in region or "fbox" in region) else ()
+    if boxed:
+        text = _clean(_strip_inner_box(boxed[-1]))
+        return Extraction(text, "boxed", boxed)
+    tail = region[-TAIL_CHARS:]
+
+    close = tail.rfind("</answer>")
+    open_at = tail.rfind("<answer>", 0, close if close >= 0 else len(tail))
+    if open_at >= 0:
+        inner = tail[open_at + len("<answer>") : close if close > open_at else len(tail)]
+        phrase = _last_phrase(inner)
+        text = phrase if phrase is not None else _clean(inner)
+        if text is not None:
+            spans = _math_spans(text)
+            if len(spans) == 1 and not (text[: spans[0][0]] + text[spans[0][3] :]).strip(" .,;:"):
+                text = _clean(text[spans[0][1] : spans[0][2]])
+            return Extraction(text, "answer_tag")
+
+    phrase = _last_phrase(tail)
+    if phrase is not None:
+        return Extraction(phrase, "phrase")
+
+    hashes = tail.rfind("####")
+    if hashes >= 0:
+        line = tail[hashes + 4 :].split("\n", 1)[0]
+        text = _clean(line.strip().strip("*"))
+        if text is not None:
+            return Extraction(text, "gsm8k")
+
+    bold = None
+    for bold in _BOLD.finditer(tail):
+        pass
+    if bold is not None:
+        text = _clean(bold.group(1).strip("$ "))
+        if text is not None and any(c.isdigit() or c == "\\" for c in text):
+            return Extraction(text, "bold")
+
+    spans = _math_spans(tail)
+    number = None
+    for number in _NUMBER.finditer(tail):
+        pass
+    if spans and (number is None or number.start() < spans[-1][3]):
+        _, inner, end, _ = spans[-1]
+        return Extraction(_clean(tail[inner:end]), "last_math")
+    if number is not None:
+        return Extraction(number.group().replace(" ", ""), "last_number")
+    return Extraction(None, None)
+
+
+def _last_phrase(text: str) -> str | None:
+    match = None
+    for match in _PHRASE.finditer(text):
+        pass
+    if match is None:
+        return None
+    return _after_phrase(text[match.end() :])

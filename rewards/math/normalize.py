@@ -1,0 +1,149 @@
+"""String normalization of an extracted answer before it is parsed.
+
+Strips what never changes the value: math delimiters, ``\\left``/``\\right``, spacing commands, ``\\text``
+and font wrappers, degrees, currency, units written after a number, thousands separators (``1{,}000``,
+``1,\\!000``, ``1\\,000``) and trailing punctuation. Every pattern here is linear (no nested quantifiers).
+"""
+
+from __future__ import annotations
+
+import re
+
+_DELIMS = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
+_LEFT_RIGHT_DOT = re.compile(r"\\(?:left|right)\s*\.")
+_LEFT_RIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
+_FRAC_VARIANTS = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
+_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\\ |\\;|\\:|\{\\,\})(?=\d{3}(?!\d))")
+_SPACING = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|!|,|;|:|quad|qquad|enspace|thinspace|medspace|thickspace| )(?![a-zA-Z])|~")
+_WRAPPERS = re.compile(
+    r"\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|hbox|operatorname|emph)\s*\{([^{}]*)\}"
+)
+_DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+_CURRENCY = re.compile(r"\\\$|\\euro|\\pounds|€|£|¥")
+_UNIT_WORDS = (
+    r"(?:square\s+|sq\.?\s+|cubic\s+)?(?:units?|cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|"
+    r"inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|mph|km/h|kph|m/s|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|"
+    r"h|days?|weeks?|months?|years?|grams?|g|kg|kilograms?|pounds?|lbs?|ounces?|oz|liters?|litres?|l|ml|gallons?|"
+    r"dollars?|cents?|usd|euros?|degrees?|deg|radians?|rad|percent|points?|people|students|persons?|times|ways)"
+)
+_UNIT_TAIL = re.compile(
+    r"(?<=[\d}).])(?:\s+|\s*\\text\{\s*|\s*\\mbox\{\s*|(?=(?:cm|mm|km|kg|ft|mph|cents|dollars|units|meters)\b))"
+    + _UNIT_WORDS
+    + r"(?:\s*\^\s*\{?[23]\}?)?(?:\s*\})?\s*$",
+    re.IGNORECASE,
+)
+_PERCENT_WORD = re.compile(r"(?<=[\d}])\s*(?:\\%|%|\s+percent)\s*$", re.IGNORECASE)
+_TRAILING = re.compile(r"(?:\s|[.,;:!?]|\\[,;:!.]|\\quad|\\qquad|\\text\{\s*[.,;]?\s*\})+$")
+_LEADING = re.compile(r"^(?:\s|[:=]|\\quad)+")
+_SPACES = re.compile(r"\s+")
+_ALIASES = {
+    r"\lbrace": r"\{",
+    r"\rbrace": r"\}",
+    r"\lbrack": "[",
+    r"\rbrack": "]",
+    r"\langle": "(",
+    r"\rangle": ")",
+    r"\lvert": "|",
+    r"\rvert": "|",
+    r"\vert": "|",
+    r"\lVert": "|",
+    r"\rVert": "|",
+    r"\|": "|",
+    r"\le ": r"\leq ",
+    r"\ge ": r"\geq ",
+    r"\neq": r"\ne ",
+    r"\dots": r"\ldots",
+    r"\cdots": r"\ldots",
+    "−": "-",
+    "–": "-",
+    "×": r"\times ",
+    "÷": r"\div ",
+    "·": r"\cdot ",
+    "√": r"\sqrt",
+    "π": r"\pi ",
+    "∞": r"\infty ",
+    "≤": r"\leq ",
+    "≥": r"\geq ",
+    "≠": r"\ne ",
+    "∪": r"\cup ",
+    "\\\\": r"\\",
+}
+
+
+def strip_delimiters(text: str) -> str:
+    """Remove math delimiters (``$``, ``$$``, ``\\(``, ``\\)``, ``\\[``, ``\\]``) but keep ``\\$``.
+
+    Example:
+        >>> strip_delimiters("$\\\\frac{1}{2}$")
+        '\\\\frac{1}{2}'
+    """
+    if "\\$" in text:
+        text = text.replace("\\$", "\x00")
+        return _DELIMS.sub(" ", text).replace("\x00", "\\$")
+    return _DELIMS.sub(" ", text)
+
+
+def _unwrap(text: str) -> str:
+    # \text{...} and friends hold no nested braces in practice; unwrap innermost first, a few rounds.
+    for _ in range(4):
+        new = _WRAPPERS.sub(r" \1 ", text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def normalize_answer(text: str) -> str:
+    """Normalize an extracted answer to the form the parsers read.
+
+    Example:
+        >>> normalize_answer("\\\\$1{,}000.")
+        '1000'
+    """
+    text = strip_delimiters(text)
+    text = _LEFT_RIGHT_DOT.sub(" ", text)
+    text = _LEFT_RIGHT.sub("", text)
+    for old, new in _ALIASES.items():
+        if old in text:
+            text = text.replace(old, new)
+    text = _FRAC_VARIANTS.sub(r"\\frac", text)
+    text = _THOUSANDS.sub("", text)
+    text = _DEGREES.sub(" ", text)
+    text = _CURRENCY.sub(" ", text)
+    text = _UNIT_TAIL.sub("", text)
+    text = _unwrap(text)
+    text = _SPACING.sub(" ", text)
+    text = _UNIT_TAIL.sub("", text)
+    text = _PERCENT_WORD.sub("%", text)
+    text = _TRAILING.sub("", text)
+    text = _LEADING.sub("", text)
+    text = _SPACES.sub(" ", text).strip()
+    if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced_outer(text: str) -> bool:
+    """True when the first ``{`` closes at the last character."""
+    depth = 0
+    for i, c in enumerate(text):
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+_TEXT_JUNK = re.compile(r"[\s.,;:!?'\"`*_()\[\]{}\\]+")
+
+
+def normalize_text(text: str) -> str:
+    """Canonical form of a plain-text answer: lower case, no punctuation, single spaces.
+
+    Example:
+        >>> normalize_text("  Yes. ")
+        'yes'
+    """
+    return _TEXT_JUNK.sub(" ", text.lower()).strip()

@@ -1,0 +1,418 @@
+"""Answer text -> a structured value: scalar, list/set/tuple/interval, union, matrix, relation, assignment,
+multiple-choice letter or plain text.
+
+The text is normalized (:mod:`rewards.math.normalize`), read by the fast number path when it is a plain
+number, checked by the text guards, split at the top level (commas, "and", ``\\cup``, relations), and its
+scalar pieces are parsed by :mod:`rewards.math.expr`, with latex2sympy2_extended as a fallback for LaTeX
+outside that grammar. Nothing here evaluates text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from rewards.math.expr import FUNCTIONS, Node, ParseError, add, neg, num, parse_expression
+from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, Refused, check_text
+from rewards.math.normalize import normalize_answer, normalize_text
+from rewards.math.numbers import Num, parse_number
+
+
+class Unparseable(ValueError):
+    """The text is not an answer this module can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """One number or expression. ``num`` is set for plain numbers (the fast path)."""
+
+    node: Node
+    decimal: bool = False
+    num: Num | None = None
+    percent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """A list of answers. ``kind``: ``list`` and ``set`` (unordered), ``tuple`` (ordered), ``paren`` (two
+    items in round brackets: a pair or an open interval) or ``interval`` (``left``/``right`` give its ends)."""
+
+    kind: str
+    items: tuple[Answer, ...]
+    left: str = ""
+    right: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnionOf:
+    """A union of intervals."""
+
+    parts: tuple[Answer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """A matrix (or vector) by rows."""
+
+    rows: tuple[tuple[Answer, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """``lhs op rhs`` with op one of ``=``, ``<``, ``<=``, ``!=``; ``>`` forms are stored flipped."""
+
+    op: str
+    lhs: Node
+    rhs: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """``name = value`` where the left side is a lone variable: the answer is ``value``."""
+
+    name: str
+    value: Answer
+    rhs_node: Node | None = None
+    also: tuple[Answer, ...] = ()  # the middle parts of a chain x = a = b, each of which must agree
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A multiple-choice letter."""
+
+    letter: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A plain-text answer, normalized (lower case, no punctuation)."""
+
+    text: str
+
+
+Answer = Union[Scalar, Seq, UnionOf, Matrix, Relation, Assign, Choice, Text]  # noqa: UP007
+
+_CHOICE = re.compile(
+    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*\)|([A-J]))(?:[.:]?\s+[^,]{0,200})?$"
+)
+_MATRIX = re.compile(r"^\\begin\{([pbBvV]?matrix|smallmatrix|array)\}(?:\{[clr|]*\})?(.*)\\end\{\1\}$", re.DOTALL)
+_SEPARATORS = re.compile(r",|;|\s+and\s+|\s+or\s+|\\quad|\\text\{\s*and\s*\}")
+_RELATIONS = re.compile(
+    r"\\leq(?![a-zA-Z])|\\geq(?![a-zA-Z])|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z])|\\lt(?![a-zA-Z])|"
+    r"\\gt(?![a-zA-Z])|\\approx(?![a-zA-Z])|\\in(?![a-zA-Z])|<=|>=|!=|=|<|>"
+)
+_OPS = {
+    r"\leq": "<=",
+    r"\le": "<=",
+    "<=": "<=",
+    r"\geq": ">=",
+    r"\ge": ">=",
+    ">=": ">=",
+    r"\ne": "!=",
+    "!=": "!=",
+    r"\lt": "<",
+    "<": "<",
+    r"\gt": ">",
+    ">": ">",
+    "=": "=",
+    r"\approx": "=",
+    r"\in": "in",
+}
+_LONE_SYMBOL = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w{1,4}\}?)?(?:\s*\(\s*[a-zA-Z]\s*\))?'*$")
+_NUMBER_WORDS = re.compile(r"^([+-]?\d[\d.,/]*%?)\s+([a-zA-Z][a-zA-Z\s'-]{0,60})$")
+_LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_BRACKETS = re.compile(r"\\\{|\\\}|[{}()\[\]]")
+_NOT_SYMBOL = frozenset({"e", "i", r"\pi", r"\infty"})
+
+
+def parse_answer(text: str) -> tuple[Answer, str]:
+    """Parse an extracted answer; returns ``(answer, normalized text)``.
+
+    Raises :class:`Unparseable` or :class:`~rewards.math.guards.Refused`.
+
+    Example:
+        >>> parse_answer("$x = \\\\frac{1}{2}$")[0].value.node
+        ('num', Fraction(1, 2))
+    """
+    s = normalize_answer(text)
+    if not s:
+        raise Unparseable("empty answer")
+    return _parse(s, 0), s
+
+
+def _depths(s: str) -> list[int]:
+    """Bracket depth before each character (escaped ``\\{`` counts as a bracket)."""
+    depth = 0
+    out = [0] * (len(s) + 1)
+    last = 0
+    for m in _BRACKETS.finditer(s):
+        start = m.start()
+        for k in range(last, start):
+            out[k] = depth
+        tok = m.group()
+        if tok in ("\\{", "{", "(", "["):
+            out[start] = depth
+            depth += 1
+            for k in range(start + 1, m.end()):
+                out[k] = depth
+        else:
+            depth = max(depth - 1, 0)
+            for k in range(start, m.end()):
+                out[k] = depth
+        last = m.end()
+    for k in range(last, len(s) + 1):
+        out[k] = depth
+    return out
+
+
+def _split(s: str, pattern: re.Pattern[str], depths: list[int]) -> tuple[list[str], list[str]]:
+    """Split ``s`` at the top-level matches of ``pattern``; returns (pieces, separators)."""
+    pieces: list[str] = []
+    seps: list[str] = []
+    start = 0
+    for m in pattern.finditer(s):
+        if depths[m.start()] == 0:
+            pieces.append(s[start : m.start()])
+            seps.append(m.group())
+            start = m.end()
+            if len(pieces) > MAX_ELEMENTS:
+                raise Refused("too many elements")
+    pieces.append(s[start:])
+    return pieces, seps
+
+
+def _outer_pair(s: str, depths: list[int]) -> bool:
+    """True when the bracket opening ``s`` closes at its last character."""
+    depth = 0
+    for m in _BRACKETS.finditer(s):
+        if m.group() in ("\\{", "{", "(", "["):
+            depth += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return m.end() == len(s)
+    return False
+
+
+def _merge_thousands(pieces: list[str]) -> list[str]:
+    # "1,000" split at its comma: glue 3-digit pieces written without a space back on
+    merged: list[str] = []
+    for p in pieces:
+        if merged and re.fullmatch(r"\d{3}", p) and re.search(r"(?:^|[^\d.])\d{1,3}$|\d,\d{3}$", merged[-1]):
+            merged[-1] += p
+        else:
+            merged.append(p)
+    return merged
+
+
+def _parse(s: str, depth: int) -> Answer:
+    s = s.strip()
+    if not s:
+        raise Unparseable("empty piece")
+    if depth > 6:
+        raise Refused("answer structure too deep")
+    number = parse_number(s)
+    if number is not None:
+        return _scalar_from_num(number)
+    choice = _CHOICE.match(s)
+    if choice and (len(s) <= 3 or not s[:1].isupper() or s[1:2] in ").: " or s.lower().startswith("opt")):
+        return Choice((choice.group(1) or choice.group(2) or choice.group(3)).upper())
+    check_text(s)
+    depths = _depths(s)
+
+    m = _MATRIX.match(s)
+    if m:
+        return _matrix(m.group(2), depth)
+
+    if r"\pm" in s or r"\mp" in s:
+        k = s.find(r"\pm") if r"\pm" in s else s.find(r"\mp")
+        plus, minus = ("+", "-") if s[k : k + 3] == r"\pm" else ("-", "+")
+        return Seq(
+            "list",
+            (_parse(s[:k] + plus + s[k + 3 :], depth + 1), _parse(s[:k] + minus + s[k + 3 :], depth + 1)),
+        )
+
+    pieces, _ = _split(s, _SEPARATORS, depths)
+    pieces = _merge_thousands(pieces)
+    if len(pieces) > 1:
+        if any(not p.strip() for p in pieces):
+            pieces = [p for p in pieces if p.strip()]
+            if len(pieces) == 1:
+                return _parse(pieces[0], depth + 1)
+        return Seq("list", tuple(_parse(p, depth + 1) for p in pieces))
+
+    if s.startswith("\\{") and s.endswith("\\}") and _outer_pair(s, depths):
+        inner = s[2:-2]
+        inner_pieces = _items(inner)
+        return Seq("set", tuple(_parse(p, depth + 1) for p in inner_pieces))
+
+    if s[0] in "([" and s[-1] in ")]" and _outer_pair(s, depths):
+        inner_pieces = _items(s[1:-1])
+        if len(inner_pieces) >= 2:
+            items = tuple(_parse(p, depth + 1) for p in inner_pieces)
+            if len(items) == 2 and (s[0], s[-1]) != ("(", ")"):
+                return Seq("interval", items, s[0], s[-1])
+            if len(items) == 2:
+                return Seq("paren", items, "(", ")")
+            return Seq("tuple", items, s[0], s[-1])
+
+    cups, _ = _split(s, re.compile(r"\\cup(?![a-zA-Z])|∪"), depths)
+    if len(cups) > 1:
+        return UnionOf(tuple(_parse(p, depth + 1) for p in cups))
+
+    rel_pieces, ops = _split(s, _RELATIONS, depths)
+    if ops:
+        return _relation(rel_pieces, [_OPS[o] for o in ops], depth)
+
+    return _scalar_or_text(s)
+
+
+def _items(inner: str) -> list[str]:
+    pieces, _ = _split(inner, re.compile(r",|;"), _depths(inner))
+    pieces = _merge_thousands(pieces)
+    if len(pieces) > MAX_ELEMENTS:
+        raise Refused("too many elements")
+    return [p for p in pieces if p.strip()] or [inner]
+
+
+def _scalar_from_num(number: Num) -> Scalar:
+    return Scalar(num(number.value), number.is_decimal, number, number.percent)
+
+
+def _matrix(body: str, depth: int) -> Matrix:
+    rows_text = [r for r in body.split("\\\\") if r.strip()]
+    rows = []
+    entries = 0
+    for r in rows_text:
+        cells = r.split("&")
+        entries += len(cells)
+        if entries > MAX_MATRIX_ENTRIES:
+            raise Refused("matrix too large")
+        rows.append(tuple(_parse(c, depth + 1) for c in cells))
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise Unparseable("ragged matrix")
+    return Matrix(tuple(rows))
+
+
+def _expression(s: str) -> Node:
+    node, _ = _parse_scalar(s)
+    return node
+
+
+def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
+    lhs = pieces[0].strip()
+    if all(op == "=" for op in ops) or (len(ops) == 1 and ops[0] == "in"):
+        if _LONE_SYMBOL.match(lhs) and lhs not in _NOT_SYMBOL:
+            value = _parse(pieces[-1], depth + 1)
+            rhs_node = value.node if isinstance(value, Scalar) else None
+            middle = tuple(_parse(p, depth + 1) for p in pieces[1:-1])
+            return Assign(lhs, value, rhs_node, middle)
+        if len(ops) == 1 and ops[0] == "=":
+            return Relation("=", _expression(lhs), _expression(pieces[1]))
+        raise Unparseable("chained equation")
+    if len(ops) == 1:
+        op = ops[0]
+        a, b = pieces[0].strip(), pieces[1].strip()
+        if op in ("<", "<=", ">", ">="):
+            if _LONE_SYMBOL.match(a) and a not in _NOT_SYMBOL:
+                return _ray(op, _parse(b, depth + 1))
+            if _LONE_SYMBOL.match(b) and b not in _NOT_SYMBOL:
+                flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+                return _ray(flipped, _parse(a, depth + 1))
+        if op in (">", ">="):
+            return Relation(op.replace(">", "<"), _expression(b), _expression(a))
+        return Relation(op, _expression(a), _expression(b))
+    if len(ops) == 2 and pieces[1].strip() and _LONE_SYMBOL.match(pieces[1].strip()):
+        lo, hi = pieces[0], pieces[2]
+        if all(op in ("<", "<=") for op in ops):
+            return Seq(
+                "interval",
+                (_parse(lo, depth + 1), _parse(hi, depth + 1)),
+                "(" if ops[0] == "<" else "[",
+                ")" if ops[1] == "<" else "]",
+            )
+        if all(op in (">", ">=") for op in ops):
+            return Seq(
+                "interval",
+                (_parse(hi, depth + 1), _parse(lo, depth + 1)),
+                "(" if ops[1] == ">" else "[",
+                ")" if ops[0] == ">" else "]",
+            )
+    raise Unparseable("relation")
+
+
+_INF: Answer = Scalar(("const", "oo"))
+_NEG_INF: Answer = Scalar(neg(("const", "oo")))
+
+
+def _ray(op: str, bound: Answer) -> Seq:
+    """``x op bound`` as an interval."""
+    if op in (">", ">="):
+        return Seq("interval", (bound, _INF), "(" if op == ">" else "[", ")")
+    return Seq("interval", (_NEG_INF, bound), "(", ")" if op == "<" else "]")
+
+
+_SHORT_WORDS = frozenset({"no", "ok", "or", "an", "is", "it", "on", "up", "to", "of", "by", "at", "as", "if"})
+
+
+def _is_wordy(s: str) -> bool:
+    """True when ``s`` holds a word of 3+ letters that is not a function name or a LaTeX command."""
+    bare = _COMMAND.sub(" ", s)
+    if bare.strip().lower() in _SHORT_WORDS:
+        return True
+    return any(w.lower() not in FUNCTIONS and w.lower() != "pi" for w in _LETTER_RUN.findall(bare))
+
+
+def _parse_scalar(s: str) -> tuple[Node, bool]:
+    try:
+        return parse_expression(s)
+    except ParseError:
+        pass
+    from rewards.math.sympy_bridge import parse_with_latex2sympy
+
+    node = parse_with_latex2sympy(s)
+    if node is None:
+        raise Unparseable("not an expression")
+    return node, False
+
+
+def _scalar_or_text(s: str) -> Answer:
+    percent = False
+    body = s
+    if body.endswith("%"):
+        percent = True
+        body = body[:-1].rstrip().removesuffix("\\")
+    if _is_wordy(body):
+        m = _NUMBER_WORDS.match(body)
+        if m:
+            number = parse_number(m.group(1))
+            if number is not None:
+                return _scalar_from_num(number)
+        return Text(normalize_text(s))
+    try:
+        node, decimal = _parse_scalar(body)
+    except Unparseable:
+        if any(c.isalpha() for c in s) and not any(c in s for c in "\\^_{}"):
+            return Text(normalize_text(s))
+        raise
+    if node[0] == "num" and not percent:
+        return Scalar(node, decimal)
+    return Scalar(node, decimal, None, percent)
+
+
+__all__ = [
+    "Answer",
+    "Assign",
+    "Choice",
+    "Matrix",
+    "Relation",
+    "Scalar",
+    "Seq",
+    "Text",
+    "UnionOf",
+    "Unparseable",
+    "add",
+    "parse_answer",
+]

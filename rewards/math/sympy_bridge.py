@@ -1,0 +1,131 @@
+"""Fallback parsing through latex2sympy2_extended for LaTeX outside :mod:`rewards.math.expr`'s grammar.
+
+latex2sympy2_extended parses with an ANTLR grammar and builds sympy objects without ``eval``; it is called
+without ``variable_values`` (which would go through ``parse_expr``). Its result is converted, node by node
+and within the node budget, to the same plain-tuple trees the rest of the engine uses; a sympy object is
+never printed, simplified or re-parsed. Imported lazily so the fast path never pays for sympy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from fractions import Fraction
+from typing import Any
+
+from rewards.math.expr import Node, add, mul
+from rewards.math.guards import MAX_NODES, Refused, check_text
+
+_FUNCTION_NAMES = {
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "sec": "sec",
+    "csc": "csc",
+    "cot": "cot",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "asec": "arcsec",
+    "acsc": "arccsc",
+    "acot": "arccot",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "coth": "coth",
+    "sech": "sech",
+    "csch": "csch",
+    "Abs": "abs",
+    "floor": "floor",
+    "ceiling": "ceil",
+    "factorial": "factorial",
+    "binomial": "binom",
+}
+
+
+def _convert(obj: Any, budget: list[int]) -> Node | None:
+    import sympy
+
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise Refused("expression too large")
+    if isinstance(obj, sympy.Integer):
+        return ("num", Fraction(int(obj)))
+    if isinstance(obj, sympy.Rational):
+        return ("num", Fraction(int(obj.p), int(obj.q)))
+    if isinstance(obj, sympy.Float):
+        return None  # decimals are read by the primary parser; a float here would lose exactness
+    if obj is sympy.pi:
+        return ("const", "pi")
+    if obj is sympy.E:
+        return ("const", "E")
+    if obj is sympy.I:
+        return ("const", "I")
+    if obj is sympy.oo:
+        return ("const", "oo")
+    if obj is sympy.S.NegativeInfinity:
+        return ("mul", (("num", Fraction(-1)), ("const", "oo")))
+    if isinstance(obj, sympy.Symbol):
+        name = obj.name
+        return ("sym", name) if isinstance(name, str) and len(name) <= 40 else None
+    args = obj.args if isinstance(obj, sympy.Basic) else ()
+    if isinstance(obj, sympy.Add):
+        parts = [_convert(a, budget) for a in args]
+        return None if any(p is None for p in parts) else add(*parts)  # type: ignore[arg-type]
+    if isinstance(obj, sympy.Mul):
+        parts = [_convert(a, budget) for a in args]
+        return None if any(p is None for p in parts) else mul(*parts)  # type: ignore[arg-type]
+    if isinstance(obj, sympy.Pow):
+        base = _convert(args[0], budget)
+        exp = _convert(args[1], budget)
+        return None if base is None or exp is None else ("pow", base, exp)
+    if isinstance(obj, sympy.exp):
+        arg = _convert(args[0], budget)
+        return None if arg is None else ("pow", ("const", "E"), arg)
+    if isinstance(obj, sympy.log):
+        parts = [_convert(a, budget) for a in args]
+        if any(p is None for p in parts):
+            return None
+        if len(parts) == 2:
+            return mul(("fn", "log", (parts[0],)), ("pow", ("fn", "log", (parts[1],)), ("num", Fraction(-1))))  # type: ignore[arg-type]
+        return ("fn", "log", (parts[0],))  # type: ignore[arg-type]
+    if isinstance(obj, sympy.Function):
+        name = _FUNCTION_NAMES.get(type(obj).__name__)
+        if name is None:
+            return None
+        parts = [_convert(a, budget) for a in args]
+        return None if any(p is None for p in parts) else ("fn", name, tuple(parts))  # type: ignore[arg-type]
+    return None
+
+
+def parse_with_latex2sympy(text: str) -> Node | None:
+    """Parse ``text`` with latex2sympy2_extended and convert it; ``None`` when it cannot be read.
+
+    Example:
+        >>> parse_with_latex2sympy("\\\\operatorname{lcm}") is None
+        True
+    """
+    check_text(text)
+    try:
+        from latex2sympy2_extended import latex2sympy
+        from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+        from latex2sympy2_extended.math_normalization import NormalizationConfig
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    config = NormalizationConfig(
+        basic_latex=True, units=False, malformed_operators=False, nits=False, boxed="none", equations=False
+    )
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            obj = latex2sympy(text, normalization_config=config, conversion_config=ConversionConfig())
+    except Refused:
+        raise
+    except Exception:  # the ANTLR parser raises plain Exception on bad input
+        return None
+    except RecursionError:
+        return None
+    try:
+        return _convert(obj, [MAX_NODES])
+    except RecursionError:
+        return None
