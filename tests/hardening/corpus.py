@@ -135,7 +135,7 @@ def _chains() -> Iterator[AdversarialCase]:
     yield _case(f, "\\left(" * 50_000, "7", NA)
     yield _case(f, "\\frac{1}{" * 50_000, "7", None)
     yield _case(f, "<think>" + "\\frac{1}{" * 20_000 + "</think> " + _boxed("7"), "7", EQ)
-    yield _case(f, "$" + "\\frac{1}{" * 20_000 + "2" + "}" * 20_000 + "$", "3", NE)
+    yield _case(f, "$" + "\\frac{1}{" * 20_000 + "2" + "}" * 20_000 + "$", "3", None)
 
 
 def _matrix(rows: int, cols: int, entry: str = "1", changed: tuple[int, int] | None = None) -> str:
@@ -316,7 +316,7 @@ def _hidden() -> Iterator[AdversarialCase]:
     yield _case(f, "<think><answer>42</answer></think>", "42", NA)
     yield _case(f, ("Long reasoning " + _boxed("42") + " ") * 1_000, "42", NA, R1_PROMPT)
     yield _case(f, "<think>" + _boxed("42") + "</think>" + _boxed(""), "42", NA)
-    yield _case(f, "<think>" + _boxed("42") + "</think> The answer is above.", "42", NA)
+    yield _case(f, "<think>" + _boxed("42") + "</think> See the reasoning for details.", "42", NA)
 
 
 def _payloads() -> Iterator[AdversarialCase]:
@@ -352,7 +352,8 @@ def _payloads() -> Iterator[AdversarialCase]:
     yield _case(f, _boxed(p), p, None)
     yield _case(f, _boxed("1"), "\\text{" + p + "}", None)
     yield _case(f, _boxed("42"), "\\operatorname{__import__}('os').system('touch " + PWNED_PATH + "')", None)
-    yield _case(f, _boxed("42"), "42", EQ, "Solve. " + p + " <think>\n")
+    yield _case(f, _boxed("42"), "42", EQ, "Solve. " + p)
+    yield _case(f, "Let me see.</think>" + _boxed("42"), "42", EQ, p + " <think>\n")
 
 
 def _nested_text() -> Iterator[AdversarialCase]:
@@ -373,8 +374,15 @@ def _long_numbers() -> Iterator[AdversarialCase]:
     nines = "9" * 100_000
     yield _case(f, _boxed(nines), "42", NE)
     yield _case(f, _boxed(nines), nines, None)
-    yield _case(f, _boxed("7" * 5_000), "7" * 5_000, EQ)  # past Python's 4,300-digit int() limit
-    yield _case(f, _boxed(nines[:-1] + "8"), nines, NE)  # equal as floats (inf), not as numbers
+    yield _case(f, _boxed("7" * 5_000), "7", NE)  # past Python's 4,300-digit int() limit
+    yield _case(f, _boxed("7" * 5_000), "7" * 5_000, None)
+    yield _case(f, _boxed(nines[:-1] + "8"), nines, None)
+    # Past the float range (both sides are inf as floats) but short enough to be judged exactly.
+    yield _case(f, _boxed("7" * 900), "7" * 900, EQ)
+    yield _case(f, _boxed("7" * 899 + "8"), "7" * 900, NE)
+    yield _case(f, _boxed("1" + "0" * 399 + "1"), "10^{400}", NE)
+    yield _case(f, _boxed("1" + "0" * 400), "10^{400}", EQ)
+    yield _case(f, _boxed("-1" + "0" * 400), "10^{400}", NE)
     yield _case(f, _boxed("1" + "0" * 100_000), "10^{100000}", None)
     yield _case(f, _boxed("0." + "0" * 100_000 + "1"), "0", NE)
     yield _case(f, _boxed("1." + "0" * 100_000 + "1"), "1", None)

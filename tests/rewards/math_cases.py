@@ -251,6 +251,17 @@ CASES: list[MathCase] = [
     MathCase("powers", "e", r"\boxed{\mathrm{e}^{2}}", NE),  # Math-Verify cut the box short at \mathrm{e}
     MathCase("powers", "e", r"\boxed{\mathrm{e}+1}", NE),
     MathCase("powers", "10^{3}", r"\boxed{10^{4}}", NE),
+    # ---------------------------------------------------------------- factorials ("!" is not punctuation)
+    MathCase("factorials", "120", r"There are $5!$ orderings, so \boxed{5!}.", EQ),
+    MathCase("factorials", "24", r"\boxed{4!}", EQ),
+    MathCase("factorials", "720", r"\boxed{6!}", EQ),
+    MathCase("factorials", "n!", r"\boxed{n!}", EQ),
+    MathCase("factorials", "90", r"\boxed{\frac{10!}{8!}}", EQ),
+    MathCase("factorials", "5", r"There are $5!$ orderings, so \boxed{5!}.", NE),
+    MathCase("factorials", "3", r"\boxed{3!}", NE),
+    MathCase("factorials", "6", r"\boxed{6!}", NE),
+    MathCase("factorials", "n", r"\boxed{n!}", NE),
+    MathCase("factorials", "10", r"\boxed{10!}", NE),
     # ---------------------------------------------------------------- polynomials and expressions
     MathCase("polynomials", "x^2+2x+1", r"Expanding, $\boxed{(x+1)^2}$.", EQ),
     MathCase("polynomials", "(x+1)^2", r"\boxed{x^2 + 2x + 1}", EQ),

@@ -35,6 +35,7 @@ REQUIRED_SECTIONS = (
     "radicals",
     "pi",
     "powers",
+    "factorials",
     "polynomials",
     "equations",
     "sets",
