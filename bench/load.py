@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.common import gsm8k_cases, items_of, percentile, serve, server_rss_mb
+from bench.common import gsm8k_cases, percentile, serve, server_rss_mb
 
 ALL_REWARDS: dict[str, Any] = {
     "accuracy": {"weight": 1.0},
@@ -58,6 +58,7 @@ class Phase:
     shed_without_retry_after: int = 0
     other_errors: int = 0
     short_batches: int = 0
+    wrong_verdicts: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
 
@@ -74,6 +75,7 @@ class Phase:
             "shed_without_retry_after": self.shed_without_retry_after,
             "other_errors": self.other_errors,
             "short_batches": self.short_batches,
+            "wrong_verdicts": self.wrong_verdicts,
             "statuses": dict(self.statuses),
             "p50_ms": round(percentile(self.latencies, 50) * 1000, 1),
             "p99_ms": round(percentile(self.latencies, 99) * 1000, 1),
@@ -81,22 +83,39 @@ class Phase:
 
 
 class Bodies:
-    """Request bodies with distinct items, encoded ahead of time and reused round-robin."""
+    """Request bodies whose items are all distinct (new reference, answer and reasoning text in every
+    request, so no cache ever answers), built cheaply from a pool of pre-generated reasoning."""
 
-    def __init__(self, batch: int, count: int = 64) -> None:
+    def __init__(self, batch: int, pool: int = 256) -> None:
         self.batch = batch
-        self._bodies = [
-            orjson.dumps({"items": items_of(gsm8k_cases(batch, start=r * batch)), "rewards": ALL_REWARDS})
-            for r in range(count)
-        ]
-        self._cycle = itertools.cycle(self._bodies)
+        self._reasoning = [c.completion.split("\n")[1] for c in gsm8k_cases(pool, start=60_000_000)]
+        self._count = itertools.count()
 
-    def next(self) -> bytes:
-        """The next body."""
-        return next(self._cycle)
+    def next(self) -> tuple[bytes, list[bool]]:
+        """The next body and whether each of its items is right."""
+        r = next(self._count)
+        items, correct = [], []
+        for k in range(self.batch):
+            n = r * self.batch + k
+            gold = 1000 + n
+            right = n % 2 == 0
+            given = gold if right else gold + 7
+            reasoning = self._reasoning[n % len(self._reasoning)]
+            items.append(
+                {
+                    "id": f"load-{n}",
+                    "prompt": f"Solve problem {n} and give the final answer.",
+                    "completion": f"<think>\nProblem {n}. {reasoning}\n</think>\nThe answer is {given}.\n#### {given}",
+                    "answer": str(gold),
+                    "lang": "en",
+                }
+            )
+            correct.append(right)
+        return orjson.dumps({"items": items, "rewards": ALL_REWARDS}), correct
 
 
-async def _one(client: httpx.AsyncClient, url: str, body: bytes, batch: int, phase: Phase) -> None:
+async def _one(client: httpx.AsyncClient, url: str, bodies: Bodies, phase: Phase) -> None:
+    body, correct = bodies.next()
     phase.sent += 1
     started = time.perf_counter()
     try:
@@ -111,8 +130,13 @@ async def _one(client: httpx.AsyncClient, url: str, body: bytes, batch: int, pha
     phase.statuses[str(response.status_code)] += 1
     if response.status_code == 200:
         results = orjson.loads(response.content).get("results", [])
-        if len(results) != batch or any(r.get("error") for r in results):
+        if len(results) != len(correct) or any(r.get("error") for r in results):
             phase.short_batches += 1
+        else:
+            expected = [1.0 if right else 0.0 for right in correct]
+            phase.wrong_verdicts += sum(
+                r["scores"].get("accuracy") != e for r, e in zip(results, expected, strict=True)
+            )
         phase.ok += 1
         phase.latencies.append(elapsed)
     elif response.status_code == 503:
@@ -133,7 +157,7 @@ async def closed_loop(
 
     async def sender() -> None:
         while time.perf_counter() < deadline:
-            await _one(client, url, bodies.next(), bodies.batch, phase)
+            await _one(client, url, bodies, phase)
 
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     phase.seconds = time.perf_counter() - started
@@ -154,7 +178,7 @@ async def open_loop(
         if len(tasks) >= MAX_IN_FLIGHT:
             phase.statuses["client_in_flight_cap"] += 1
             continue
-        task = asyncio.create_task(_one(client, url, bodies.next(), bodies.batch, phase))
+        task = asyncio.create_task(_one(client, url, bodies, phase))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     if tasks:
@@ -212,7 +236,7 @@ async def run_load(
     samples: list[tuple[float, float]] = []
     stop = asyncio.Event()
     async with httpx.AsyncClient(timeout=120.0, limits=limits) as client:
-        await _one(client, url, bodies.next(), batch, Phase("warmup"))
+        await _one(client, url, bodies, Phase("warmup"))
         sampler = asyncio.create_task(sample_memory(pid, samples, stop))
         hold = await closed_loop(client, url, bodies, concurrency, 0.80 * duration_s, "hold")
         hold_samples = list(samples)
@@ -247,14 +271,14 @@ def print_report(report: LoadReport) -> None:
         f"{report.concurrency} concurrent senders, workers {report.workers}, max pending items "
         f"{report.max_pending_items}"
     )
-    header = f"{'phase':9} {'s':>6} {'sent':>6} {'ok':>6} {'req/s':>7} {'items/s':>8} {'503':>5} {'no R-A':>6} {'errors':>6} {'short':>5} {'p50 ms':>7} {'p99 ms':>7}"
+    header = f"{'phase':9} {'s':>6} {'sent':>6} {'ok':>6} {'req/s':>7} {'items/s':>8} {'503':>5} {'no R-A':>6} {'errors':>6} {'short':>5} {'wrong':>5} {'p50 ms':>7} {'p99 ms':>7}"
     print(header)
     print("-" * len(header))
     for p in report.phases:
         print(
             f"{p['phase']:9} {p['seconds']:>6.0f} {p['sent']:>6} {p['ok']:>6} {p['requests_per_s']:>7.1f} "
             f"{p['items_per_s']:>8.0f} {p['shed_503']:>5} {p['shed_without_retry_after']:>6} "
-            f"{p['other_errors']:>6} {p['short_batches']:>5} {p['p50_ms']:>7.0f} {p['p99_ms']:>7.0f}"
+            f"{p['other_errors']:>6} {p['short_batches']:>5} {p['wrong_verdicts']:>5} {p['p50_ms']:>7.0f} {p['p99_ms']:>7.0f}"
         )
     print(
         f"saturating rate: {report.saturating_requests_per_s} requests/s = {report.saturating_items_per_s} items/s; "

@@ -64,6 +64,7 @@ def test_closed_loop_has_no_errors(report: LoadReport, name: str) -> None:
     assert figures["other_errors"] == 0, figures
     assert figures["shed_503"] == 0, figures
     assert figures["short_batches"] == 0, figures
+    assert figures["wrong_verdicts"] == 0, figures
     assert figures["ok"] == figures["sent"], figures
 
 
@@ -78,6 +79,7 @@ def test_overload_is_shed_with_retry_after(report: LoadReport) -> None:
     assert figures["shed_without_retry_after"] == 0, figures
     assert figures["other_errors"] == 0, figures
     assert figures["short_batches"] == 0, figures
+    assert figures["wrong_verdicts"] == 0, figures
     assert figures["ok"] > 0, figures
     assert set(figures["statuses"]) <= {"200", "503"}, figures  # type: ignore[arg-type]
 

@@ -19,7 +19,9 @@ result per item in order.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -267,3 +269,59 @@ def test_set_order_is_ignored(elements: list[int], data: st.DataObject) -> None:
 def test_decimal_spelling(value: Fraction, text: str) -> None:
     assert _decimal(value) == text
     assert Fraction(text) == value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# API: schemathesis against the app's own OpenAPI document, in-process over ASGI
+# ---------------------------------------------------------------------------------------------------------
+
+API_STATUSES = {200, 409, 413, 415, 422}  # 409: a request_id reused with another body
+
+
+@pytest.fixture(scope="module")
+def api_schema() -> Iterator[Any]:
+    """The real app (one worker, small limits) and its /openapi.json, loaded by schemathesis."""
+    import schemathesis
+    from schemathesis.python import asgi
+
+    from app.config import Settings
+    from app.main import create_app
+
+    service_settings = Settings(
+        workers=1, item_timeout_s=3.0, max_batch_items=32, max_body_bytes=1 << 20, log_level="warning"
+    )
+    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(service_settings))
+    asgi.shutdown_lifespans()  # stop the worker pool the lifespan started
+
+
+def _from_fixture() -> Any:
+    import schemathesis
+
+    return schemathesis.pytest.from_fixture("api_schema")
+
+
+schema = _from_fixture()
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_answers_every_generated_request_without_5xx(case: Any) -> None:
+    response = case.call()
+    assert response.status_code in API_STATUSES | (
+        {200, 503} if case.path in ("/health", "/metrics") else set()
+    ), (
+        case.path,
+        response.status_code,
+        response.text[:300],
+    )
+    body = response.text
+    assert "Traceback" not in body and 'File "/' not in body
+    if case.path == "/score" and response.status_code == 200:
+        items = case.body["items"]
+        results = response.json()["results"]
+        assert len(results) == len(items)
+        assert [r["id"] for r in results] == [item.get("id") for item in items]
+    if case.path == "/get_reward" and response.status_code == 200:
+        answer = response.json()
+        assert len(answer["rewards"]) == len(answer["scores"]) == len(case.body["query"])
+        assert all(isinstance(value, int | float) for value in answer["rewards"])
