@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,3 +91,25 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(client_module, "_sleep", recorded.append)
     monkeypatch.setattr(client_module, "_asleep", fake_asleep)
     return recorded
+
+
+TOKEN = "client-test-token-0123456789"
+MAX_BATCH = 64
+
+
+@pytest.fixture(scope="session")
+def live_url() -> Iterator[str]:
+    """The real service (no token, batches of at most MAX_BATCH items) on a loopback port."""
+    from tests.client.live import live_service
+
+    with live_service(max_batch_items=MAX_BATCH) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_token_url() -> Iterator[str]:
+    """The real service requiring TOKEN."""
+    from tests.client.live import live_service
+
+    with live_service(api_token=TOKEN) as url:
+        yield url
