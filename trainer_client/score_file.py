@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help='API.md rewards block as JSON, e.g. \'{"accuracy": {"weight": 1}}\'',
     )
+    parser.add_argument(
+        "--retries", type=int, default=4, help="retries per chunk when the service fails (default 4)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -164,7 +167,12 @@ def _item_from(raw: Any, where: str, default_id: str) -> dict[str, Any]:
 def _service_scorer(args: argparse.Namespace) -> Any:
     from trainer_client.client import RewardClient
 
-    client = RewardClient(base_url=args.url, api_token=args.token, chunk_size=max(1, args.chunk_size))
+    client = RewardClient(
+        base_url=args.url,
+        api_token=args.token,
+        chunk_size=max(1, args.chunk_size),
+        max_retries=max(0, args.retries),
+    )
 
     class _Remote:
         def __call__(self, batch: list[dict[str, Any]]) -> list[ScoreResult]:
