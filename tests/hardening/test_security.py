@@ -37,7 +37,7 @@ MAX_BODY = 256 * 1024
 MARKER_DIR = Path("/tmp")
 MARKER = MARKER_DIR / f"vrewards_pwned_http_{uuid.uuid4().hex[:8]}"
 FIXED_MARKER = MARKER_DIR / "vrewards_pwned_http"
-TRACE_SIGNS = ("Traceback", 'File "/', "site-packages", "pydantic_core", "orjson.", "line ", "raise ")
+TRACE_SIGNS = ("Traceback", 'File "/', "site-packages", "pydantic_core.", "orjson.", '.py", line')
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JSON = {"Content-Type": "application/json"}
 
@@ -88,7 +88,8 @@ def assert_clean(response: httpx.Response, sent: bytes = b"") -> None:
     text = response.text
     for sign in TRACE_SIGNS:
         assert sign not in text, (response.status_code, text[:500])
-    assert len(response.content) < 8192, (response.status_code, len(response.content))
+    if response.status_code != 200:
+        assert len(response.content) < 8192, (response.status_code, len(response.content))
     if len(sent) > 1000:
         assert sent[:200].decode("utf-8", "replace") not in text
 
@@ -101,7 +102,7 @@ BAD_AUTH = [
     {},
     {"Authorization": ""},
     {"Authorization": "Bearer"},
-    {"Authorization": "Bearer "},
+    {"Authorization": f"Token {TOKEN}"},
     {"Authorization": "Bearer wrong-token-0123456789"},
     {"Authorization": f"Bearer {TOKEN}x"},
     {"Authorization": f"Bearer {TOKEN[:-1]}"},
