@@ -11,7 +11,8 @@ What is removed (it carries no language, and fastText gives it confident wrong l
   or a programming keyword first and ``(``, ``=`` or a final ``:``);
 - math: ``\\begin{...}...\\end{...}`` math environments (equation, align, cases, the matrices, ...; other
   environments such as itemize lose only their ``\\begin``/``\\end``), ``$$...$$``, ``\\[...\\]``, ``\\(...\\)``, inline ``$...$``
-  (pandoc's rule, so currency such as "$5 and $10" is not math), then any leftover LaTeX command;
+  (pandoc's rule, so currency such as "$5 and $10" is not math), then any leftover LaTeX command, then
+  plain-text math tokens (lone letters with digits or operators: ``x^2``, ``3x``, ``f'(x)``);
 - URLs, HTML/XML-like tags, chat-template tokens (``<|im_start|>``, ``<｜User｜>``);
 - digits, underscores and symbol runs (ASCII symbols, Unicode punctuation, math operators, arrows, emoji).
 
@@ -69,6 +70,12 @@ _CODE_KEYWORD_LINE = re.compile(
 _CODE_PUNCT_LINE = re.compile(
     r"^[^\n(=\[;]*[(=\[][^\n]*;[ \t]*$|^[^\n{]*\{[ \t]*$|^[ \t]*\}[^\n]{0,3}$", re.MULTILINE
 )
+# Plain-text math: a whitespace-delimited token made only of lone Latin letters, digits and symbols, with at
+# least one digit or operator ("x^2", "3x", "f'(x)", "=", "(x+3)"). Removed before _JUNK so that the lone
+# variables of "x^2 + 3x = 0" do not survive as words; words such as "x-axis" or "l'équation" stay.
+_MATH_TOKEN = re.compile(
+    r"(?<!\S)(?=\S*[0-9=+^_*/<>|()\[\]{}\\-])(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])+(?!\S)"
+)
 # Digits, underscores and symbols become a space; so do line breaks other than "\n" (fastText splits on
 # some and reads others as characters). Kept: letters, marks, "\n", spaces, sentence ends, apostrophes.
 _JUNK = re.compile(
@@ -99,7 +106,7 @@ def clean_text(text: str) -> str:
 
     Example:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
-        ['Soit', 'donc', 'x', 'ou', '.']
+        ['Soit', 'donc', 'x', 'ou']
     """
     if any(marker in text for marker in _BLOCK_MARKERS):
         text = _BLOCKS.sub("\n", text)
@@ -109,6 +116,7 @@ def clean_text(text: str) -> str:
     text = _CODE_KEYWORD_LINE.sub("", text)
     if ";" in text or "{" in text or "}" in text:
         text = _CODE_PUNCT_LINE.sub("", text)
+    text = _MATH_TOKEN.sub(" ", text)
     return _JUNK.sub(" ", text)
 
 
