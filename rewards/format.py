@@ -5,6 +5,13 @@ non-empty answer. A ``<think>`` prefilled at the end of the prompt (the R1 chat 
 opening tag, and a ``<think>`` in the completion is then a block nested in it. Only whitespace may precede
 ``<think>`` in the completion. Newline placement is never checked, so single-line reasoning passes.
 
+When the caller sends no prompt at all, a completion with no ``<think>`` and a ``</think>`` is read as
+closing a block the caller's template opened, as :mod:`rewards.regions` reads it (verl, for one, hands
+rewards the completion without its prompt, and R1 distills then start inside the block): anchoring on
+``<think>`` there would give 0 to every correct completion (ANCHORS.md). A prompt that is sent and does not
+end inside ``<think>`` makes the opening tag required. ``details.format_opening`` says which applied:
+``"completion"``, ``"prompt"`` (prefilled), ``"assumed"`` (no prompt sent), or ``None`` (none found).
+
 Mode ``think_answer`` also requires, after ``</think>``, exactly one non-empty ``<answer>...</answer>`` with
 nothing but whitespace around it, and no ``<answer>`` tags inside the reasoning (an answer written only
 inside the think block fails). Tags are matched as written (``<think>``, ``</think>``, ``<answer>``,
@@ -149,17 +156,20 @@ def score_format(
     """Score the ``<think>`` format: 1.0 when every check of ``config.mode`` passes, else 0.0.
 
     ``regions`` (from :func:`rewards.regions.split_regions` on the same completion and prompt) saves
-    re-reading the prompt for a prefilled ``<think>``.
+    re-reading the prompt for a prefilled ``<think>``. With no prompt (``None`` or empty), a completion
+    that closes a block it never opened is read as starting inside one (see the module docstring).
 
     Example:
         >>> score_format("<think>2+2=4</think> 4", None, FormatConfig())
-        (1.0, {'format_check': 'ok', 'format_mode': 'think', 'format_prefilled': False})
+        (1.0, {'format_check': 'ok', 'format_mode': 'think', 'format_opening': 'completion'})
     """
     prefilled = regions.prefilled if regions is not None else prompt_prefills_think(prompt)
+    opening: str | None = "prompt" if prefilled else None
+    if not prefilled:
+        if OPEN_TAG in completion:
+            opening = "completion"
+        elif not prompt and CLOSE_TAG in completion:
+            opening, prefilled = "assumed", True
     check = check_format(completion, prefilled, config.mode)
-    details: dict[str, Any] = {
-        "format_check": check,
-        "format_mode": config.mode,
-        "format_prefilled": prefilled,
-    }
+    details: dict[str, Any] = {"format_check": check, "format_mode": config.mode, "format_opening": opening}
     return (1.0 if check == "ok" else 0.0), details

@@ -27,8 +27,9 @@ downloaded), loaded once per process on first use under a lock. Its pitfalls sha
 Bounded work: at most :data:`MAX_ANALYSED_CHARS` characters of reasoning are analysed; a longer reasoning
 is read as :data:`SAMPLE_WINDOWS` evenly spaced windows (cut at line breaks) that together hold that many
 characters, so a 10 MB reasoning costs about as much as a 256 kB one, and the score is an estimate over
-the whole text rather than its beginning. A prompt is read from its last :data:`MAX_PROMPT_CHARS`
-characters (the question comes last in a chat template).
+the whole text rather than its beginning. A prompt is read from its last user turn when it holds a
+known chat-template marker (so an English system prompt does not decide for a Chinese question), and at
+most its last :data:`MAX_PROMPT_CHARS` characters.
 """
 
 from __future__ import annotations
@@ -182,11 +183,29 @@ def _sample(text: str) -> str:
     return "\n".join(windows)
 
 
+# Where the last user turn starts in common chat templates (ChatML, DeepSeek, Llama 3, Gemma, Mistral,
+# Phi): a system prompt in English must not decide the language of a question asked in Chinese.
+_USER_TURN_MARKERS: tuple[str, ...] = (
+    "<|im_start|>user",
+    "<｜User｜>",
+    "<|start_header_id|>user<|end_header_id|>",
+    "<start_of_turn>user",
+    "[INST]",
+    "<|user|>",
+)
+
+
+def _last_user_turn(prompt: str) -> str:
+    """The prompt from its last user-turn marker on (the whole prompt when it has none)."""
+    start = max(prompt.rfind(marker) for marker in _USER_TURN_MARKERS)
+    return prompt[start:] if start > 0 else prompt
+
+
 def _infer_target(prompt: str | None, config: LanguageConfig) -> tuple[str | None, dict[str, Any]]:
     """The prompt's language when it has enough words and fastText is confident enough, else None."""
     if not prompt:
         return None, {}
-    tail = prompt[-MAX_PROMPT_CHARS:]
+    tail = _last_user_turn(prompt)[-MAX_PROMPT_CHARS:]
     cleaned = one_line(clean_text(tail)).strip()
     words = count_words(cleaned) if cleaned else 0
     info: dict[str, Any] = {"language_prompt_words": words}

@@ -26,10 +26,18 @@ THINK_CASES: list[tuple[str, str | None, str]] = [
     ("2+2 is 4.\n</think>\n\nThe answer is \\boxed{4}.", R1_PROMPT, "ok"),
     ("2+2 is 4.</think>4", "<|im_start|>assistant\n<think>", "ok"),
     ("   reasoning   </think>  4", R1_PROMPT, "ok"),
+    # accepted: no prompt sent (verl passes none), a block closed but never opened was opened by the template
+    ("2+2 is 4.</think>4", None, "ok"),
+    ("2+2 is 4.\n</think>\n\n\\boxed{4}", "", "ok"),
+    # ... and then held to the prefilled rules
+    ("a</think>b</think> 4", None, "multiple_closing_tags"),
+    ("</think> 4", None, "empty_reasoning"),
+    ("2+2 is 4.</think>", None, "empty_answer"),
+    ("4</think><think>2+2=4</think> 4", "", "text_before_think"),
     # rejected: missing or misplaced opening tag
     ("The answer is 4.", None, "no_opening_tag"),
-    ("2+2 is 4.</think>4", None, "no_opening_tag"),  # no prompt, so no prefill in sight
-    ("2+2 is 4.</think>4", PLAIN_PROMPT, "no_opening_tag"),
+    ("2+2 is 4.</think>4", PLAIN_PROMPT, "no_opening_tag"),  # a prompt was sent and did not prefill
+    ("The answer is 4.", PLAIN_PROMPT, "no_opening_tag"),
     ("Sure! <think>2+2=4</think> 4", None, "text_before_think"),
     ("4</think><think>2+2=4</think>4", None, "text_before_think"),
     ("</think><think>2+2=4</think> 4", None, "text_before_think"),
@@ -103,6 +111,23 @@ def test_think_answer_mode(completion: str, prompt: str | None, expected: str) -
     score, details = score_format(completion, prompt, FormatConfig(mode="think_answer"))
     assert details["format_check"] == expected
     assert score == (1.0 if expected == "ok" else 0.0)
+
+
+OPENINGS: list[tuple[str, str | None, str | None]] = [
+    ("<think>a</think> 4", None, "completion"),
+    ("<think>a</think> 4", PLAIN_PROMPT, "completion"),
+    ("a</think> 4", R1_PROMPT, "prompt"),
+    ("<think>a</think> 4", R1_PROMPT, "prompt"),
+    ("a</think> 4", None, "assumed"),
+    ("a</think> 4", "", "assumed"),
+    ("a</think> 4", PLAIN_PROMPT, None),
+    ("just an answer", None, None),
+]
+
+
+@pytest.mark.parametrize(("completion", "prompt", "opening"), OPENINGS)
+def test_opening_is_reported(completion: str, prompt: str | None, opening: str | None) -> None:
+    assert score_format(completion, prompt, FormatConfig())[1]["format_opening"] == opening
 
 
 @pytest.mark.parametrize(("completion", "prompt", "expected"), THINK_CASES + THINK_ANSWER_CASES[:4])

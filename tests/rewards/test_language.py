@@ -218,6 +218,14 @@ TARGETS: list[tuple[str, str | None, str | None, str | None, str | None]] = [
     ),
     ("zh", None, R1_PROMPT_ZH, "zh", "prompt"),
     ("es", None, "Resuelve el problema y explica cada paso con cuidado, por favor.", "es", "prompt"),
+    (
+        "zh",
+        None,
+        "<|im_start|>system\nYou are a helpful assistant. Think step by step and answer carefully.<|im_end|>\n"
+        "<|im_start|>user\n请计算这两个篮子里苹果的总数，并解释每一步。<|im_end|>\n<|im_start|>assistant\n",
+        "zh",
+        "prompt",
+    ),  # the English system prompt does not decide
     ("en", None, "Compute $2+2$.", None, None),  # too short
     ("en", None, "$x^2 + 3x = 0$, $y = 2$, 12345 = ?", None, None),  # no words at all
     ("en", None, None, None, None),
