@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,3 +78,12 @@ class StandIn:
 @pytest.fixture
 def stand_in() -> StandIn:
     return StandIn()
+
+
+@pytest.fixture(scope="session")
+def live_url() -> Iterator[str]:
+    """The real service on a loopback port (uvicorn in a background thread)."""
+    from tests.client.live import live_service
+
+    with live_service() as url:
+        yield url

@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -54,9 +53,9 @@ _RECENT_BATCHES = 8
 class SharedScorer:
     """Scores one trainer batch through the service once, however many component functions ask for it.
 
-    Holds one :class:`AsyncRewardClient` per event loop (TRL runs its async reward functions on a daemon
-    loop of its own) and the futures of the last few batches. Pickles without its clients and futures, so
-    the reward functions can cross process boundaries (TRL's async rollout workers pickle them).
+    Keeps the futures of the last few batches (TRL awaits its async reward functions together on a daemon
+    event loop of its own). Pickles without its futures and any given client, so the reward functions can
+    cross process boundaries (TRL's async rollout workers pickle them).
     """
 
     def __init__(
@@ -94,9 +93,6 @@ class SharedScorer:
         self._init_runtime()
 
     def _init_runtime(self) -> None:
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRewardClient] = (
-            weakref.WeakKeyDictionary()
-        )
         self._recent: OrderedDict[tuple[int, str], tuple[asyncio.Future[list[ScoreResult]], set[str]]] = (
             OrderedDict()
         )
@@ -113,32 +109,19 @@ class SharedScorer:
         self.__dict__.update(state)
         self._init_runtime()
 
-    def client(self) -> AsyncRewardClient:
-        """The client for the running event loop (created on first use)."""
+    async def _score(self, items: list[dict[str, Any]]) -> list[ScoreResult]:
         if self._given_client is not None:
-            return self._given_client
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._clients.get(loop)
-            if client is None:
-                client = AsyncRewardClient(
-                    base_url=self.url,
-                    transport=self._transport,
-                    api_token=self.api_token,
-                    timeout=self.timeout,
-                    chunk_size=self.chunk_size,
-                    max_retries=self.max_retries,
-                )
-                self._clients[loop] = client
-            return client
-
-    async def aclose(self) -> None:
-        """Close the client of the running loop (the others belong to loops that are gone or elsewhere)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+            return await self._given_client.score(items, rewards=self.rewards)
+        # A client per call: one call per training step, and nothing left open when an event loop ends.
+        async with AsyncRewardClient(
+            base_url=self.url,
+            transport=self._transport,
+            api_token=self.api_token,
+            timeout=self.timeout,
+            chunk_size=self.chunk_size,
+            max_retries=self.max_retries,
+        ) as client:
+            return await client.score(items, rewards=self.rewards)
 
     def items(
         self, prompts: Sequence[Any], completions: Sequence[Any], columns: Mapping[str, Any]
@@ -208,7 +191,7 @@ class SharedScorer:
         if owner and not future.done():
             try:
                 self.calls += 1
-                future.set_result(await self.client().score(items, rewards=self.rewards))
+                future.set_result(await self._score(items))
             except asyncio.CancelledError:
                 future.cancel()
                 raise

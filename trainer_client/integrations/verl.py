@@ -15,9 +15,9 @@ types:
 way to mask a sample, so these score 0.0 and are flagged instead).
 
 Configuration: environment variables ``VREWARDS_URL`` (default ``http://127.0.0.1:8000``, several URLs
-separated by commas) and ``VREWARDS_API_TOKEN``, or :func:`configure`. One client per process (and one per
-event loop for the async form) is created on first use and reused; concurrent ``compute_score_async``
-calls on one loop are gathered into one request (``batch_window_s``).
+separated by commas) and ``VREWARDS_API_TOKEN``, or :func:`configure`. One client per process is created on
+first use and reused by the sync forms; concurrent ``compute_score_async`` calls on one event loop are
+gathered into one request per ``batch_window_s``.
 
 verl config::
 
@@ -252,14 +252,6 @@ class _MicroBatcher:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = AsyncRewardClient(
-            base_url=_urls(settings),
-            api_token=_token(settings),
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            chunk_size=settings.chunk_size,
-            transport=settings.async_transport,
-        )
         self._queue: list[tuple[dict[str, Any], asyncio.Future[ScoreResult]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -287,8 +279,18 @@ class _MicroBatcher:
 
     async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[ScoreResult]]]) -> None:
         self.requests += 1
+        settings = self.settings
         try:
-            results = await self.client.score([item for item, _ in batch], rewards=self.settings.rewards)
+            # A client per batch: nothing is left open when the caller's event loop ends.
+            async with AsyncRewardClient(
+                base_url=_urls(settings),
+                api_token=_token(settings),
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+                chunk_size=settings.chunk_size,
+                transport=settings.async_transport,
+            ) as client:
+                results = await client.score([item for item, _ in batch], rewards=settings.rewards)
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
