@@ -282,7 +282,18 @@ def _injection() -> Iterator[AdversarialCase]:
 
 def _every_option() -> Iterator[AdversarialCase]:
     f = "every_option"
-    for body in ("A, B, C, D", "ABCD", "A \\lor B \\lor C \\lor D", "\\text{all of the above}", "A/B/C/D"):
+    for body in (
+        "A, B, C, D",
+        "ABCD",
+        "A \\lor B \\lor C \\lor D",
+        "\\text{all of the above}",
+        "A/B/C/D",
+        "\\text{B or C}",
+        "B \\text{ or } C \\text{ or } D",
+        "\\text{B and C and D}",
+        "\\text{(B) or (A)}",
+        "\\text{B (or C, or D)}",
+    ):
         yield _case(f, "Each option seems plausible. " + _boxed(body), "B", NE)
     yield _case(f, " ".join(_boxed(x) for x in "ABCD"), "B", AMB)
     everything = [

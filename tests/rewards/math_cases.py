@@ -61,6 +61,11 @@ CASES: list[MathCase] = [
     MathCase("integers", "7", "She starts with 12 and loses 5, leaving 7. Then she buys 1 more: 8.", NE),
     MathCase("integers", "5", r"\boxed{5a}", NE),
     MathCase("integers", "12", r"The number of edges is \boxed{21}.", NE),
+    MathCase("integers", "42", r"\boxed{42 + 1}", NE),
+    MathCase("integers", "42", r"\boxed{4.2}", NE),
+    MathCase("integers", "42", r"So the answer is $\boxed{420}$.", NE),
+    MathCase("integers", "42", r"\boxed{-42}", NE),
+    MathCase("integers", "42", r"\boxed{\frac{42}{1} + \frac{1}{1000}}", NE),
     # ---------------------------------------------------------------- negative numbers
     MathCase("negative numbers", "-5", r"Subtracting, $3 - 8 = -5$, so \boxed{-5}.", EQ),
     MathCase("negative numbers", "-5", r"\boxed{- 5}", EQ),
@@ -76,6 +81,8 @@ CASES: list[MathCase] = [
     MathCase("negative numbers", r"-\frac{1}{2}", r"\boxed{\frac{1}{2}}", NE),
     MathCase("negative numbers", "-12", r"\boxed{-21}", NE),
     MathCase("negative numbers", "-2", "The roots are -2 and 2; the positive one is $2$.", NE),
+    MathCase("negative numbers", "-1", r"\boxed{1}", NE),
+    MathCase("negative numbers", "-1", r"\boxed{i^2 + 2}", NE),
     # ---------------------------------------------------------------- thousands separators
     MathCase("thousands separators", "1000", r"\boxed{1,000}", EQ),
     MathCase("thousands separators", "1000", r"So the total is $\boxed{1{,}000}$.", EQ),
@@ -95,6 +102,7 @@ CASES: list[MathCase] = [
     MathCase("thousands separators", "1000", r"\boxed{1\,000}", EQ),
     MathCase("thousands separators", "1000.5", r"\boxed{1,000.5}", EQ),
     MathCase("thousands separators", "1000.5", r"\boxed{1,000.05}", NE),
+    MathCase("thousands separators", "1000", r"\boxed{1.000}", NE),
     # ---------------------------------------------------------------- decimals
     MathCase("decimals", "0.5", r"\boxed{.5}", EQ),
     MathCase("decimals", "3.5", r"The mean is $\boxed{3.50}$.", EQ),
@@ -118,6 +126,8 @@ CASES: list[MathCase] = [
     MathCase("decimals", r"\frac{1}{6}", r"\boxed{0.\overline{16}}", NE),
     MathCase("decimals", "0", r"\boxed{-0.0}", EQ),
     MathCase("decimals", "1", r"\boxed{0.999}", NE),
+    MathCase("decimals", "0.5", r"\boxed{0.05}", NE),
+    MathCase("decimals", "0.5", r"\boxed{5}", NE),
     # ---------------------------------------------------------------- fractions
     MathCase("fractions", r"\frac{1}{2}", r"Half of them: $\boxed{1/2}$.", EQ),
     MathCase("fractions", r"\frac{3}{4}", r"\boxed{\dfrac{3}{4}}", EQ),
@@ -147,6 +157,8 @@ CASES: list[MathCase] = [
     MathCase("fractions", "0", r"\boxed{\frac{0}{0}}", NE),
     MathCase("fractions", r"\frac{a}{b}", r"\boxed{a/b}", EQ),
     MathCase("fractions", r"\frac{a}{b}", r"\boxed{b/a}", NE),
+    MathCase("fractions", r"\frac{1}{2}", r"\boxed{\frac{1}{2} + \frac{1}{2}}", NE),
+    MathCase("fractions", r"\frac{3}{4}", r"\boxed{34}", NE),
     # ---------------------------------------------------------------- mixed numbers
     MathCase("mixed numbers", r"4\frac{4}{9}", r"\boxed{\frac{40}{9}}", EQ),
     MathCase("mixed numbers", r"\frac{40}{9}", r"As a mixed number, $\boxed{4\frac{4}{9}}$.", EQ),
@@ -163,6 +175,7 @@ CASES: list[MathCase] = [
     MathCase("mixed numbers", r"2\frac{1}{2}", r"\boxed{2}", NE),
     MathCase("mixed numbers", r"2\frac{1}{2}", r"\boxed{\frac{1}{2}}", NE),
     MathCase("mixed numbers", r"\frac{13}{4}", r"\boxed{3\frac{1}{3}}", NE),
+    MathCase("mixed numbers", r"1\frac{1}{2}", r"\boxed{\frac{1}{2}}", NE),
     # ---------------------------------------------------------------- percentages
     MathCase("percentages", r"25\%", r"\boxed{25\%}", EQ),
     MathCase("percentages", r"25\%", r"The rate went up by $\boxed{25}$ percent.", EQ),
@@ -179,6 +192,7 @@ CASES: list[MathCase] = [
     MathCase("percentages", "0.5", r"\boxed{50\%}", EQ),
     MathCase("percentages", r"50\%", r"\boxed{0.5}", EQ),
     MathCase("percentages", "1.2", r"\boxed{12\%}", NE),
+    MathCase("percentages", r"25\%", r"\boxed{0.025}", NE),
     # ---------------------------------------------------------------- scientific and e-notation
     MathCase("scientific notation", "10^{-7}", r"\boxed{1.0e-7}", EQ),
     MathCase("scientific notation", "1.0e-7", r"\boxed{10^{-7}}", EQ),
@@ -197,6 +211,7 @@ CASES: list[MathCase] = [
     MathCase("scientific notation", r"1.5\times10^{-3}", r"\boxed{0.015}", NE),
     MathCase("scientific notation", "300000", r"\boxed{3 \times 10^{4}}", NE),
     MathCase("scientific notation", "1e9", r"\boxed{10^{8}}", NE),
+    MathCase("scientific notation", "1.0e-7", r"\boxed{1.0e7}", NE),
     # ---------------------------------------------------------------- tiny values (exact, never absolute rounding)
     MathCase("tiny values", "10^{-20}", r"\boxed{10^{-21}}", NE),
     MathCase("tiny values", "10^{-21}", r"\boxed{10^{-20}}", NE),
@@ -213,6 +228,8 @@ CASES: list[MathCase] = [
     MathCase("tiny values", "10^{-20}", r"\boxed{0.00000000000000000001}", EQ),
     MathCase("tiny values", r"\frac{1}{1024}", r"\boxed{2^{-10}}", EQ),
     MathCase("tiny values", "10^{-21}", r"\boxed{\frac{1}{10^{21}}}", EQ),
+    MathCase("tiny values", "10^{-100}", r"\boxed{10^{-101}}", NE),
+    MathCase("tiny values", "10^{-100}", r"\boxed{0}", NE),
     # ---------------------------------------------------------------- radicals
     MathCase("radicals", r"2\sqrt{2}", r"The diagonal is $\boxed{\sqrt{8}}$.", EQ),
     MathCase("radicals", r"\sqrt{8}", r"\boxed{2\sqrt{2}}", EQ),
@@ -237,6 +254,7 @@ CASES: list[MathCase] = [
     MathCase("radicals", r"\sqrt{2}", r"\boxed{2^{1/2}}", EQ),
     MathCase("radicals", "2", r"\boxed{\sqrt{4}}", EQ),
     MathCase("radicals", "-2", r"\boxed{\sqrt{4}}", NE),
+    MathCase("radicals", r"\sqrt{2}", r"\boxed{\sqrt[3]{2}}", NE),
     # ---------------------------------------------------------------- pi
     MathCase("pi", r"2\pi", r"The period is $\boxed{2 \pi}$.", EQ),
     MathCase("pi", r"\frac{\pi}{2}", r"\boxed{\pi/2}", EQ),
@@ -255,6 +273,7 @@ CASES: list[MathCase] = [
     MathCase("pi", r"\pi", r"\boxed{\frac{22}{7}}", NE),
     MathCase("pi", r"2\pi", "The circumference is \\boxed{2π}.", EQ),  # Unicode pi
     MathCase("pi", r"2\pi", "\\boxed{3π}", NE),
+    MathCase("pi", r"\pi", r"\boxed{\pi+1}", NE),
     # ---------------------------------------------------------------- powers
     MathCase("powers", "2^{10}", r"\boxed{1024}", EQ),
     MathCase("powers", "1024", r"There are $\boxed{2^{10}}$ subsets.", EQ),
@@ -275,6 +294,9 @@ CASES: list[MathCase] = [
     MathCase("powers", "10^{3}", r"\boxed{10^{4}}", NE),
     MathCase("powers", "1", r"\boxed{2^{0}}", EQ),
     MathCase("powers", "2", r"\boxed{2^{0}}", NE),
+    MathCase("powers", "2^{10}", r"\boxed{2 \cdot 10}", NE),
+    MathCase("powers", "2^{10}", r"\boxed{210}", NE),
+    MathCase("powers", "10^{3}", r"\boxed{103}", NE),
     # ---------------------------------------------------------------- factorials ("!" is not punctuation)
     MathCase("factorials", "120", r"There are $5!$ orderings, so \boxed{5!}.", EQ),
     MathCase("factorials", "24", r"\boxed{4!}", EQ),
@@ -311,6 +333,8 @@ CASES: list[MathCase] = [
     MathCase("polynomials", "2", r"\boxed{x+1}", NE),
     MathCase("polynomials", r"\frac{1}{2}", r"\boxed{\frac{1}{2}x}", NE),
     MathCase("polynomials", "3", r"\boxed{3x}", NE),
+    MathCase("polynomials", "x^2+2x+1", r"\boxed{x^2+2x}", NE),
+    MathCase("polynomials", "(x+1)^2", r"\boxed{(x-1)^2}", NE),
     # ---------------------------------------------------------------- functions (log, trig, binomial, abs, floor)
     MathCase("functions", "3", r"\boxed{\log_2 8}", EQ),
     MathCase("functions", "4", r"\boxed{\log_2 8}", NE),
@@ -379,6 +403,7 @@ CASES: list[MathCase] = [
     MathCase("sets", r"\varnothing", r"\boxed{\emptyset}", EQ),
     MathCase("sets", "0", r"\boxed{\emptyset}", NE),
     MathCase("sets", r"\emptyset", r"\boxed{\{0\}}", NE),
+    MathCase("sets", r"\{1, 2\}", r"\boxed{\{1, 2, 3\}}", NE),
     # ---------------------------------------------------------------- \pm against a two-element list
     MathCase("plus minus", r"\pm 2", r"\boxed{2, -2}", EQ),
     MathCase("plus minus", "-2, 2", r"So $x = \boxed{\pm 2}$.", EQ),
@@ -409,6 +434,8 @@ CASES: list[MathCase] = [
     MathCase("intervals", "[1, 2]", r"\boxed{\{1, 2\}}", NE),
     MathCase("intervals", r"\infty", r"\boxed{\infty}", EQ),
     MathCase("intervals", r"\infty", r"\boxed{-\infty}", NE),
+    MathCase("intervals", r"(0, \infty)", r"\boxed{[0, \infty)}", NE),
+    MathCase("intervals", "(0,1)", r"\boxed{(0,1) \cup (1,2)}", NE),
     # ---------------------------------------------------------------- tuples (ordered)
     MathCase("tuples", "(1, 2)", r"\boxed{(1,2)}", EQ),
     MathCase("tuples", "(1,2,3)", r"\boxed{(1, 2, 3)}", EQ),
@@ -421,6 +448,7 @@ CASES: list[MathCase] = [
     MathCase("tuples", "(2,-3)", r"\boxed{(2,3)}", NE),
     MathCase("tuples", "(0, 5)", r"The intercept is $\boxed{(5, 0)}$.", NE),
     MathCase("tuples", "(1,2)", r"\boxed{\{1,2\}}", NE),
+    MathCase("tuples", "(1,2)", r"\boxed{(1,2),(2,1)}", NE),
     # ---------------------------------------------------------------- matrices
     MathCase(
         "matrices",
@@ -465,6 +493,12 @@ CASES: list[MathCase] = [
         r"\boxed{\begin{pmatrix}2\\1\\3\end{pmatrix}}",
         NE,
     ),
+    MathCase(
+        "matrices",
+        r"\begin{pmatrix}1&0\\0&1\end{pmatrix}",
+        r"\boxed{\begin{pmatrix}0&0\\0&0\end{pmatrix}}",
+        NE,
+    ),
     # ---------------------------------------------------------------- complex numbers
     MathCase("complex numbers", "3+4i", r"\boxed{4i+3}", EQ),
     MathCase("complex numbers", r"\frac{1}{2}+\frac{\sqrt{3}}{2}i", r"\boxed{\frac{1+i\sqrt{3}}{2}}", EQ),
@@ -475,6 +509,8 @@ CASES: list[MathCase] = [
     MathCase("complex numbers", "3+4i", r"\boxed{4+3i}", NE),
     MathCase("complex numbers", "i", r"\boxed{-i}", NE),
     MathCase("complex numbers", "1+i", r"The real part is $\boxed{1}$.", NE),
+    MathCase("complex numbers", "3+4i", r"The modulus is $\boxed{5}$.", NE),
+    MathCase("complex numbers", "i", r"\boxed{1}", NE),
     # ---------------------------------------------------------------- units, currency and degrees stripped
     MathCase("units", "12", r"The perimeter is $\boxed{12\text{ cm}}$.", EQ),
     MathCase("units", "12", r"\boxed{12 \text{ cm}^2}", EQ),
@@ -510,6 +546,21 @@ CASES: list[MathCase] = [
     MathCase("multiple choice", "A", r"\boxed{\text{E}}", NE),
     MathCase("multiple choice", "D", "<answer>C</answer>", NE),
     MathCase("multiple choice", "C", r"\boxed{\text{(B) } 12}", NE),
+    MathCase("multiple choice", "C", r"\boxed{CD}", NE),
+    MathCase("multiple choice", "C", r"\boxed{\text{C or D}}", NE),
+    # A hedge that names two letters must not score: the first letter alone is not the answer.
+    MathCase("multiple choice", "C", r"\boxed{C \text{ or } D}", NE),
+    MathCase("multiple choice", "C", r"Both look right to me. \boxed{\text{C and D}}", NE),
+    MathCase("multiple choice", "C", r"\boxed{\text{(C) or (D)}}", NE),
+    MathCase("multiple choice", "C", r"\boxed{\text{C is wrong}}", NE),
+    MathCase("multiple choice", "C", "It is close between two. The final answer is C or D.", NE),
+    MathCase("multiple choice", "C", "<answer>C or D</answer>", NE),
+    MathCase("multiple choice", "B", r"\boxed{\textbf{(B)} \text{ or } \textbf{(C)}}", NE),
+    MathCase("multiple choice", "B", r"\boxed{\mathrm{B} \lor \mathrm{C}}", NE),
+    MathCase("multiple choice", "B", r"\boxed{\text{B (or C)}}", NE),
+    MathCase("multiple choice", "B", "Answer: B or C", NE),
+    MathCase("multiple choice", "C", r"\boxed{\text{not C}}", NE),
+    MathCase("multiple choice", "C", r"\boxed{\text{Option C}}", EQ),
     # ---------------------------------------------------------------- plain text answers
     MathCase("plain text", "Monday", r"Counting forward 7 days: $\boxed{\text{Monday}}$.", EQ),
     MathCase("plain text", r"\text{Monday}", r"\boxed{Monday}", EQ),
@@ -521,6 +572,8 @@ CASES: list[MathCase] = [
     MathCase("plain text", "even", r"The sum of two odd numbers is $\boxed{\text{odd}}$.", NE),
     MathCase("plain text", "Alice", r"\boxed{\text{Bob}}", NE),
     MathCase("plain text", r"\text{east}", r"\boxed{\text{west}}", NE),
+    MathCase("plain text", "yes", r"\boxed{\text{yes and no}}", NE),
+    MathCase("plain text", "Monday", r"\boxed{\text{Monday or Tuesday}}", NE),
     # ---------------------------------------------------------------- extraction
     MathCase("extraction", r"\frac{1}{2}", r"The probability is $\boxed{\frac{1}{2}}$.", EQ),
     MathCase("extraction", "7", r"Thus \fbox{7}.", EQ),
