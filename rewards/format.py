@@ -25,7 +25,7 @@ fails here. The score is binary: 1.0 when every check passes, else 0.0. Partial 
 for malformed output that downstream parsers cannot use, which is what the format reward exists to stop.
 
 "Empty" means no character other than whitespace and trivial punctuation or markdown (``. , ; : ! ? ' " `
-~ - _ * #``), so ``<think>...</think>`` does not count as reasoning.
+~ - _ * # $ … — – · 。 ， 、``), so ``<think>...</think>`` does not count as reasoning.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ANSWER_OPEN = "<answer>"
 ANSWER_CLOSE = "</answer>"
 
 # Anything beyond whitespace and filler punctuation counts as content.
-_CONTENT = re.compile(r"[^\s.,;:!?'\"`~\-_*#]")
+_CONTENT = re.compile(r"[^\s.,;:!?'\"`~\-_*#$…—–·。，、]")
 # Think/answer tags in any spelling (case, inner spaces): none may appear inside the final answer.
 _ANY_TAG = re.compile(r"<\s*/?\s*(?:think|answer)\s*>", re.IGNORECASE)
 _THINK_TAG = re.compile(r"<\s*/?\s*think\s*>", re.IGNORECASE)

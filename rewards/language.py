@@ -134,14 +134,15 @@ def _is_no_info(best: tuple[float, str]) -> bool:
 def detect_language(text: str) -> tuple[str | None, float]:
     """fastText's top label and probability for ``text`` after cleaning (``(None, 0.0)`` for no words).
 
-    The text is read as one line; math, code and numbers are removed first. Text with only words fastText
+    The text is read as one line; math, code and numbers are removed first; beyond
+    :data:`MAX_ANALYSED_CHARS` characters, evenly spaced windows are read. Text with only words fastText
     does not know gets its fixed "no information" output and is reported as ``(None, 0.0)`` too.
 
     Example:
         >>> detect_language("Le chat dort sur le canapé depuis ce matin.")[0]
         'fr'
     """
-    cleaned = one_line(clean_text(text)).strip()
+    cleaned = one_line(clean_text(_sample(text))).strip()
     if not cleaned or not count_words(cleaned):
         return None, 0.0
     predict = _load()

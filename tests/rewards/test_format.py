@@ -58,6 +58,9 @@ THINK_CASES: list[tuple[str, str | None, str]] = [
     ("<think></think> 4", None, "empty_reasoning"),
     ("<think>\n\n</think>\nThe answer is 4.", None, "empty_reasoning"),
     ("<think> ... </think> 4", None, "empty_reasoning"),
+    ("<think>…— –</think> 4", None, "empty_reasoning"),
+    ("<think>\u3000。</think> 4", None, "empty_reasoning"),  # ideographic space and full stop
+    ("<think>2+2=4</think> $$", None, "empty_answer"),
     ("</think> 4", R1_PROMPT, "empty_reasoning"),
     ("<think>2+2=4</think>", None, "empty_answer"),
     ("<think>2+2=4</think>  \n ", None, "empty_answer"),
