@@ -1,0 +1,149 @@
+"""``trl.GRPOTrainer`` runs two steps on CPU with our reward functions against the real service.
+
+Nothing is downloaded: the tokenizer is a word-level ``tokenizers`` model built here with a chat template
+that prefills ``<think>`` (DeepSeek-R1 style), and the policy is a 2-layer Qwen2 built from a config.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+WORDS = [
+    "What",
+    "is",
+    "2+2?",
+    "3+3?",
+    "The",
+    "answer",
+    "4",
+    "6",
+    "\\boxed{4}",
+    "\\boxed{6}",
+    "so",
+    "<think>",
+    "</think>",
+]
+SPECIAL = ["[PAD]", "[UNK]", "[EOS]"]
+TEMPLATE = (
+    "{% for m in messages %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}<think> {% endif %}"
+)
+
+
+def tiny_tokenizer() -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    core.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]", eos_token="[EOS]"
+    )
+    tokenizer.chat_template = TEMPLATE
+    return tokenizer
+
+
+def tiny_policy(vocab_size: int, pad_id: int, eos_id: int) -> Any:
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+    )
+    return Qwen2ForCausalLM(config)
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Forwards to the real socket and keeps every /score body."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.bodies: list[dict[str, Any]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/score":
+            self.bodies.append(json.loads(await request.aread()))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.slow
+def test_grpo_trainer_two_steps_with_service_rewards(tmp_path, live_url):
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from trainer_client.integrations.trl import make_reward_funcs
+
+    tokenizer = tiny_tokenizer()
+    model = tiny_policy(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)
+    dataset = Dataset.from_list(
+        [
+            {"prompt": [{"role": "user", "content": "What is 2+2?"}], "solution": "4", "lang": "en"},
+            {"prompt": [{"role": "user", "content": "What is 3+3?"}], "solution": "6", "lang": "en"},
+        ]
+        * 4
+    )
+    recording = Recording()
+    funcs = make_reward_funcs(
+        live_url,
+        components=("accuracy", "format", "language"),
+        prefill_think=True,
+        transport=recording,
+        on_error="raise",
+    )
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=8,
+        max_steps=2,
+        learning_rate=1e-3,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        reward_weights=[1.0, 0.5, 0.1],
+        log_completions=True,
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=funcs, args=args, train_dataset=dataset
+    )
+    trainer.train()
+
+    # one batched service call per step serves all three components
+    assert len(recording.bodies) == 2
+    assert funcs[0].shared.calls == 2
+    for body in recording.bodies:
+        assert set(body["rewards"]) == {"accuracy", "format", "language"}
+        assert len(body["items"]) == 4
+        for item in body["items"]:
+            assert item["prompt"] in ("What is 2+2?\n<think>\n", "What is 3+3?\n<think>\n")
+            assert (
+                item["answer"]
+                == {"What is 2+2?\n<think>\n": "4", "What is 3+3?\n<think>\n": "6"}[item["prompt"]]
+            )
+            assert item["lang"] == "en"
+
+    logged = [entry for entry in trainer.state.log_history if "rewards/vrewards_accuracy/mean" in entry]
+    assert len(logged) == 2
+    for entry in logged:
+        for name in ("vrewards_accuracy", "vrewards_format", "vrewards_language"):
+            assert 0.0 <= entry[f"rewards/{name}/mean"] <= 1.0
+        assert entry["vrewards/item_errors"] == 0.0
