@@ -335,6 +335,23 @@ CASES: list[MathCase] = [
     MathCase("polynomials", "3", r"\boxed{3x}", NE),
     MathCase("polynomials", "x^2+2x+1", r"\boxed{x^2+2x}", NE),
     MathCase("polynomials", "(x+1)^2", r"\boxed{(x-1)^2}", NE),
+    # ---------------------------------------------------------------- expressions that agree only where x > 0
+    MathCase("sign-dependent expressions", "x", r"\boxed{|x|}", NE),
+    MathCase(
+        "sign-dependent expressions", "|x|", r"Since the root is non-negative, $\sqrt{x^2} = \boxed{x}$.", NE
+    ),
+    MathCase("sign-dependent expressions", "x", r"\boxed{\sqrt{x^2}}", NE),
+    MathCase("sign-dependent expressions", "|x|", r"\boxed{\sqrt{x^2}}", EQ),
+    MathCase("sign-dependent expressions", "x^2", r"\boxed{|x|^2}", EQ),
+    MathCase("sign-dependent expressions", "x^2", r"\boxed{x|x|}", NE),
+    MathCase("sign-dependent expressions", "x^3", r"\boxed{|x^3|}", NE),
+    MathCase("sign-dependent expressions", "1", r"\boxed{\frac{|x|}{x}}", NE),
+    MathCase("sign-dependent expressions", "e^{x}", r"\boxed{e^{|x|}}", NE),
+    MathCase("sign-dependent expressions", "x+y", r"\boxed{|x+y|}", NE),
+    MathCase("sign-dependent expressions", "0", r"\boxed{\lfloor \frac{x}{10} \rfloor}", NE),
+    MathCase("sign-dependent expressions", "x", r"\boxed{x + \lfloor x/3 \rfloor}", NE),
+    MathCase("sign-dependent expressions", "5", r"\boxed{5 + x - x}", EQ),
+    MathCase("sign-dependent expressions", r"\sin x", r"\boxed{\sin(x + 2\pi)}", EQ),
     # ---------------------------------------------------------------- functions (log, trig, binomial, abs, floor)
     MathCase("functions", "3", r"\boxed{\log_2 8}", EQ),
     MathCase("functions", "4", r"\boxed{\log_2 8}", NE),

@@ -37,6 +37,7 @@ REQUIRED_SECTIONS = (
     "powers",
     "factorials",
     "polynomials",
+    "sign-dependent expressions",
     "functions",
     "equations",
     "inequalities",
