@@ -549,6 +549,13 @@ CASES: list[MathCase] = [
     MathCase("units", "100", r"\boxed{\$10}", NE),
     MathCase("units", "7", "It takes 7 hours each way, so 14 hours in total.", NE),
     MathCase("units", "5", r"\boxed{\text{5 apples}}", EQ),
+    MathCase("units", r"5\text{ cm}^2", r"\boxed{5}", EQ),
+    MathCase("units", r"10\text{ m/s}", r"The final speed is $\boxed{10}$.", EQ),
+    MathCase("units", r"3 \text{ hours}", r"\boxed{3\text{ h}}", EQ),
+    MathCase("units", r"\$1.50", r"\boxed{1.5}", EQ),
+    MathCase("units", r"5\text{ cm}^2", r"\boxed{6\text{ cm}^2}", NE),
+    MathCase("units", r"10\text{ m/s}", r"\boxed{100}", NE),
+    MathCase("units", r"\$1.50", r"\boxed{\$15.0}", NE),
     # ---------------------------------------------------------------- multiple-choice letters
     MathCase("multiple choice", "C", r"Only option C satisfies both. \boxed{C}", EQ),
     MathCase("multiple choice", "C", r"\boxed{(C)}", EQ),
