@@ -188,3 +188,18 @@ def test_url_comes_from_the_environment(monkeypatch, stand_in):
     monkeypatch.setenv("VREWARDS_URL", "http://replica-a:8000, http://replica-b:8000")
     verl.compute_score_batch(data_sources=["g"] * 2, solution_strs=["a", "b"], ground_truths=["1"] * 2)
     assert seen == ["http://replica-a:8000/score"]
+
+
+def test_loading_the_file_by_path_shares_the_configuration(stand_in):
+    """verl imports ``custom_reward_function.path`` with ``spec_from_file_location`` as a module of its own."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("custom_module", verl.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # deliberately not registered in sys.modules
+    result = module.compute_score(
+        data_source="gsm8k", solution_str="<think>x</think> \\boxed{5}", ground_truth="5"
+    )
+    assert result["acc"] == 1.0
+    assert len(stand_in.bodies) == 1  # went through the configuration set on the installed module
