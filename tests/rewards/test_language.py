@@ -89,6 +89,18 @@ def test_reasoning_in_another_language(written: str, target: str) -> None:
     assert value is not None and value <= 0.1
 
 
+# close languages: fastText ranks Nynorsk or Swedish first on these Norwegian (Bokmål) sentences
+NORWEGIAN = "Først må vi finne summen av de to tallene. Deretter deler vi resultatet på tre."
+
+
+def test_restricted_decision_settles_close_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    restricted, _ = score(NORWEGIAN, "nb")
+    assert restricted is not None and restricted >= 0.9
+    monkeypatch.setattr("rewards.language.RESTRICTED_MIN_RATIO", 2.0)  # top label only
+    unrestricted, _ = score(NORWEGIAN, "nb")
+    assert unrestricted is not None and unrestricted <= 0.5
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Mixed reasoning: the share follows the word counts (CJK counted per character)
 # ---------------------------------------------------------------------------------------------------------
