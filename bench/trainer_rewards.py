@@ -116,6 +116,11 @@ def accuracy_tools() -> tuple[dict[str, AccuracyTool], list[str]]:
         notes.append(
             "verl prime_math: needs verl.utils.py_functional, whose package import needs Ray: left out"
         )
+        notes.append(
+            "verl math_verify: runs Math-Verify in a spawn process pool whose worker must be importable as "
+            "verl.utils.reward_score.math_verify, which needs Ray: left out (its verdicts are Math-Verify's, "
+            "as in TRL's accuracy_reward column, with the gold wrapped in \\boxed{})"
+        )
 
     path = _site_file("openrlhf", "utils/math_utils.py")
     if path is None:
