@@ -19,7 +19,7 @@ What is removed (it carries no language, and fastText gives it confident wrong l
 Sentence punctuation (``. ! ? ; 。 ！ ？ ；``) and line breaks cut the text into segments and go with the cut;
 apostrophes stay inside words. Spans are bounded (a ``\\(`` with no ``\\)`` looks at most 4,000 characters
 ahead, a scan stops at the next opener of its kind), so no input is quadratic; the passes that rarely apply
-(blocks, URLs, code lines ending in ``;``/``{``) run only when a cheap ``in`` test finds their marker.
+(URLs, code lines ending in ``;``/``{``) run only when a cheap ``in`` test finds their marker.
 
 Words: each CJK character (Han, Kana, Hangul) is one word, as the R1 paper's Chinese setting implies; any
 other whitespace-separated token left after cleaning (letters with their marks and apostrophes) is one.
@@ -45,7 +45,6 @@ _BLOCKS = re.compile(
     r"|\$\$[\s\S]{0,8000}?\$\$"
     r"|\\\[(?:[^\\]|\\(?!\[)){0,8000}?\\\]"
 )
-_BLOCK_MARKERS: tuple[str, ...] = ("```", "~~~", "\\begin", "$$", "\\[")
 # Inline spans become a space: the sentence around them goes on.
 _INLINE = re.compile(
     r"\\\((?:[^\\]|\\(?!\()){0,4000}?\\\)"
@@ -108,8 +107,7 @@ def clean_text(text: str) -> str:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
         ['Soit', 'donc', 'x', 'ou']
     """
-    if any(marker in text for marker in _BLOCK_MARKERS):
-        text = _BLOCKS.sub("\n", text)
+    text = _BLOCKS.sub("\n", text)
     text = _INLINE.sub(" ", text)
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
