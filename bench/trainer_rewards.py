@@ -282,6 +282,20 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def summary_rows(
+    names: list[str], right: dict[str, dict[str, int]], totals: dict[str, int]
+) -> list[list[str]]:
+    """One row per tool: its right verdicts and the sections where it misses most."""
+    rows = []
+    for name in names:
+        misses = sorted(((totals[s] - right[name][s], s) for s in totals), key=lambda m: (-m[0], m[1]))
+        worst = ", ".join(
+            f"{section} ({missed}/{totals[section]})" for missed, section in misses[:5] if missed
+        )
+        rows.append([name, f"{sum(right[name].values())}/{sum(totals.values())}", worst or "none"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=2, help="wrong verdicts shown per tool and section")
@@ -295,7 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = [[s, str(totals[s])] + [str(right[n][s]) for n in names] for s in sections]
     rows.append(["**all**", str(len(CASES))] + [f"**{sum(right[n].values())}**" for n in names])
     rows.append(["seconds", ""] + [f"{seconds[n]:.1f}" for n in names])
-    print(f"## Accuracy: right verdicts on tests/rewards/math_cases.py ({len(CASES)} cases)\n")
+    print(f"## Summary: right verdicts on {len(CASES)} public math cases, and where each tool goes wrong\n")
+    print(
+        markdown(
+            ["tool", "right", "most wrong verdicts in (wrong/cases)"], summary_rows(names, right, totals)
+        )
+    )
+    print(f"\n## Accuracy: right verdicts on tests/rewards/math_cases.py ({len(CASES)} cases)\n")
     print(markdown(["section", "cases", *names], rows))
     for note in notes:
         print(f"\n- {note}")
