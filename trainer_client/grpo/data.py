@@ -194,9 +194,9 @@ def load_prompts(
     The answer and language columns may be missing from a row (``None``: accuracy is then null and masked).
 
     Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "d.jsonl")
-        >>> _ = open(p, "w").write('{"question": "1+1?", "gold": 2}\\n')
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "d.jsonl"
+        >>> _ = p.write_text('{"question": "1+1?", "gold": 2}\\n')
         >>> load_prompts(p, prompt_column="question", answer_column="gold")[0].answer
         '2'
     """
