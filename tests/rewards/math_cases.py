@@ -128,6 +128,9 @@ CASES: list[MathCase] = [
     MathCase("decimals", "1", r"\boxed{0.999}", NE),
     MathCase("decimals", "0.5", r"\boxed{0.05}", NE),
     MathCase("decimals", "0.5", r"\boxed{5}", NE),
+    MathCase("decimals", r"0.\overline{3}", r"\boxed{\frac{1}{3}}", EQ),
+    MathCase("decimals", r"1.\overline{27}", r"\boxed{\frac{14}{11}}", EQ),
+    MathCase("decimals", r"0.\overline{3}", r"\boxed{0.3}", NE),
     # ---------------------------------------------------------------- fractions
     MathCase("fractions", r"\frac{1}{2}", r"Half of them: $\boxed{1/2}$.", EQ),
     MathCase("fractions", r"\frac{3}{4}", r"\boxed{\dfrac{3}{4}}", EQ),
@@ -453,6 +456,9 @@ CASES: list[MathCase] = [
     MathCase("intervals", r"\infty", r"\boxed{-\infty}", NE),
     MathCase("intervals", r"(0, \infty)", r"\boxed{[0, \infty)}", NE),
     MathCase("intervals", "(0,1)", r"\boxed{(0,1) \cup (1,2)}", NE),
+    MathCase("intervals", r"\mathbb{R}", r"All real numbers work: $\boxed{\mathbb{R}}$.", EQ),
+    MathCase("intervals", r"\mathbb{R}", r"\boxed{(-\infty, \infty)}", EQ),
+    MathCase("intervals", r"\mathbb{R}", r"\boxed{(0, \infty)}", NE),
     # ---------------------------------------------------------------- tuples (ordered)
     MathCase("tuples", "(1, 2)", r"\boxed{(1,2)}", EQ),
     MathCase("tuples", "(1,2,3)", r"\boxed{(1, 2, 3)}", EQ),
@@ -466,6 +472,9 @@ CASES: list[MathCase] = [
     MathCase("tuples", "(0, 5)", r"The intercept is $\boxed{(5, 0)}$.", NE),
     MathCase("tuples", "(1,2)", r"\boxed{\{1,2\}}", NE),
     MathCase("tuples", "(1,2)", r"\boxed{(1,2),(2,1)}", NE),
+    MathCase("tuples", "(x, y) = (1, 2)", r"\boxed{(1, 2)}", EQ),
+    MathCase("tuples", "(x, y) = (1, 2)", r"The solution is $\boxed{(x,y) = (1,2)}$.", EQ),
+    MathCase("tuples", "(x, y) = (1, 2)", r"\boxed{(2, 1)}", NE),
     # ---------------------------------------------------------------- matrices
     MathCase(
         "matrices",
