@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -54,8 +55,21 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
-    server.run()
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal; ours turns that final
+    # signal into a normal exit, so a clean shutdown exits 0 (what supervisors expect).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
+    with contextlib.suppress(_Stopped):
+        server.run()
     return 0 if server.started else 1
+
+
+class _Stopped(Exception):
+    """Raised by the signal uvicorn re-raises after its graceful shutdown."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 def build_parser() -> argparse.ArgumentParser:

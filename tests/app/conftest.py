@@ -26,12 +26,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @asynccontextmanager
-async def serve(scorer: str = "rewards", headers: dict[str, str] | None = None, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    scorer: str = "rewards", headers: dict[str, str] | None = None, **settings: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """An app with ``settings``, started (workers warm), and a client talking to it in-process."""
     settings.setdefault("workers", 2)
     app = create_app(Settings(**settings), scorer=scorer)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers, timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=headers, timeout=60
+        ) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client

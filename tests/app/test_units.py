@@ -15,7 +15,13 @@ from app.cli import build_parser
 from app.config import Settings
 from app.idempotency import IdConflict, IdempotencyCache
 from app.routes.openrlhf import openrlhf_response
-from app.schemas import BatchTooLarge, RequestInvalid, parse_get_reward_request, parse_json, parse_score_request
+from app.schemas import (
+    BatchTooLarge,
+    RequestInvalid,
+    parse_get_reward_request,
+    parse_json,
+    parse_score_request,
+)
 from app.scoring import error_result, result_tuple
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -48,7 +54,9 @@ SETTINGS_REFUSED = [
 
 
 @pytest.mark.parametrize(("env", "name", "expected"), SETTINGS_OK)
-def test_settings_from_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str, expected: Any) -> None:
+def test_settings_from_env(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], name: str, expected: Any
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert getattr(Settings(), name) == expected
@@ -157,7 +165,9 @@ def test_oversized_item_is_an_item_error(item: dict[str, Any], code: str) -> Non
     job = parse_score_request({"items": [{"completion": "ok"}, item]}, max_items=8, max_chars=100)
     assert len(job.items) == 1 and job.positions == [0]
     assert job.errors[1][6] == code
-    merged = job.merge([result_tuple({"id": None, "reward": 1.0, "scores": {}, "details": {}, "error": None})])
+    merged = job.merge(
+        [result_tuple({"id": None, "reward": 1.0, "scores": {}, "details": {}, "error": None})]
+    )
     assert [r[6] for r in merged] == [None, code]
 
 
@@ -182,9 +192,21 @@ def test_get_reward_invalid_names_field(body: Any, field: str) -> None:
 SPLIT_CASES = [
     # (query, prompt, expected completion)
     ("PROMPT then answer</s>", "PROMPT", " then answer"),
-    ("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>r</think> 4<|im_end|>\n<|endoftext|>", None, "<think>r</think> 4"),
-    ("<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜><think>\nr</think> 4<｜end▁of▁sentence｜>", None, "<think>\nr</think> 4"),
-    ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nq<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|>", None, "4"),
+    (
+        "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>r</think> 4<|im_end|>\n<|endoftext|>",
+        None,
+        "<think>r</think> 4",
+    ),
+    (
+        "<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜><think>\nr</think> 4<｜end▁of▁sentence｜>",
+        None,
+        "<think>\nr</think> 4",
+    ),
+    (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nq<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|>",
+        None,
+        "4",
+    ),
     ("<s>[INST] q [/INST] The answer is 4</s>", None, " The answer is 4"),
     ("User: q\nAssistant: 4", None, " 4"),
     ("no template at all<eos>", None, "no template at all"),
@@ -208,8 +230,24 @@ def test_strip_eos(text: str, expected: str) -> None:
 # ------------------------------------------------------------------------------------------ responses
 def test_openrlhf_response_never_null() -> None:
     results = [
-        result_tuple({"id": None, "reward": 1.6, "scores": {"accuracy": 1.0, "format": 1.0, "language": 1.0}, "details": {}, "error": None}),
-        result_tuple({"id": None, "reward": None, "scores": {"accuracy": None, "format": 0.0}, "details": {"outcome": "timeout"}, "error": None}),
+        result_tuple(
+            {
+                "id": None,
+                "reward": 1.6,
+                "scores": {"accuracy": 1.0, "format": 1.0, "language": 1.0},
+                "details": {},
+                "error": None,
+            }
+        ),
+        result_tuple(
+            {
+                "id": None,
+                "reward": None,
+                "scores": {"accuracy": None, "format": 0.0},
+                "details": {"outcome": "timeout"},
+                "error": None,
+            }
+        ),
         error_result(None, "worker_crashed", "died"),
     ]
     body = openrlhf_response(results, -1.0)
@@ -220,7 +258,9 @@ def test_openrlhf_response_never_null() -> None:
 
 
 def test_result_tuple_survives_lone_surrogates() -> None:
-    payload = result_tuple({"id": "\ud800", "reward": None, "scores": {}, "details": {"x": "\udfff"}, "error": None})[0]
+    payload = result_tuple(
+        {"id": "\ud800", "reward": None, "scores": {}, "details": {"x": "\udfff"}, "error": None}
+    )[0]
     assert payload.decode("utf-8")  # valid UTF-8 JSON
 
 
@@ -262,7 +302,10 @@ async def test_idempotency_failed_attempt_is_not_stored() -> None:
 # ------------------------------------------------------------------------------------------------- CLI
 CLI_CASES = [
     (["serve"], {"host": None, "port": None, "workers": None}),
-    (["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"], {"host": "0.0.0.0", "port": 9000, "workers": 3}),
+    (
+        ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"],
+        {"host": "0.0.0.0", "port": 9000, "workers": 3},
+    ),
     (["serve", "--log-level", "debug"], {"log_level": "debug"}),
 ]
 

@@ -1,0 +1,133 @@
+"""Faults the pool must survive: hangs, crashes, memory blow-ups, saturation, unexpected errors.
+
+Most cases use ``tests.app.fake_scorer`` (the scoring API with items that hang, segfault or allocate on
+request) so each fault is deterministic; one case drives a real slow item through the real library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.main import create_app
+from tests.app.conftest import FAKE_SCORER, serve
+
+FAULTS = [
+    # (completion, expected error code, expected outcome): the item's own result
+    ("sleep:30", None, "timeout"),  # hangs in the full check: degraded re-run gives accuracy null
+    ("sleepall:30", "timeout", "timeout"),  # hangs in the degraded re-run too: an error, still answered
+    ("crash", "worker_crashed", None),  # SIGSEGV kills the worker
+    ("hog", "out_of_memory", None),  # 8 GiB allocation under RLIMIT_AS
+    ("raise", "internal_error", None),
+]
+
+
+@pytest.mark.parametrize(("completion", "code", "outcome"), FAULTS)
+async def test_fault_is_isolated_to_its_item(completion: str, code: str | None, outcome: str | None) -> None:
+    async with serve(FAKE_SCORER, item_timeout_s=0.5, worker_memory_mb=512) as client:
+        items = [{"completion": f"ok {i}", "answer": str(i), "id": f"g{i}"} for i in range(30)]
+        items.insert(7, {"completion": completion, "answer": "1", "id": "bad"})
+        start = time.monotonic()
+        r = await client.post("/score", json={"items": items})
+        elapsed = time.monotonic() - start
+        assert r.status_code == 200
+        results = r.json()["results"]
+        assert [x["id"] for x in results] == [i["id"] for i in items]
+        bad = results.pop(7)
+        assert all(x["scores"]["accuracy"] == 1.0 and x["error"] is None for x in results)
+        assert (bad["error"] or {}).get("code") == code
+        assert bad["details"].get("outcome") == outcome
+        assert elapsed < 3 * 0.5 + 2.0  # two deadlines at most, plus slack for a loaded machine
+        service = client.app.state.service  # type: ignore[attr-defined]
+        await asyncio.sleep(0.3)  # the replacement worker warms up
+        assert (await client.get("/health")).json()["workers"] == 2
+        if code in ("worker_crashed", "timeout") or outcome == "timeout":
+            assert service.pool.stats.restarts >= 1
+
+
+async def test_many_faults_in_concurrent_batches_lose_nothing() -> None:
+    async with serve(FAKE_SCORER, item_timeout_s=0.3, workers=2) as client:
+
+        async def batch(b: int) -> list[dict[str, Any]]:
+            items = [{"completion": f"ok {i}", "answer": str(i), "id": f"{b}-{i}"} for i in range(50)]
+            items[b * 3] = {"completion": "crash" if b % 2 else "sleep:10", "answer": "x", "id": f"{b}-bad"}
+            r = await client.post("/score", json={"items": items})
+            assert r.status_code == 200
+            return r.json()["results"]
+
+        outs = await asyncio.gather(*(batch(b) for b in range(6)))
+        for b, results in enumerate(outs):
+            assert len(results) == 50
+            good = [x for x in results if x["id"] != f"{b}-bad"]
+            assert all(x["scores"]["accuracy"] == 1.0 for x in good)
+        metrics = (await client.get("/metrics")).text
+        assert 'vrewards_worker_restarts_total{reason="crash"} 3.0' in metrics
+        assert "vrewards_item_timeouts_total 3.0" in metrics
+
+
+async def test_saturated_gives_503_with_retry_after() -> None:
+    async with serve(FAKE_SCORER, max_pending_items=4, retry_after_s=2, item_timeout_s=5) as client:
+        slow = asyncio.create_task(client.post("/score", json={"items": [{"completion": "sleep:0.5"}] * 4}))
+        await asyncio.sleep(0.1)
+        r = await client.post("/score", json={"items": [{"completion": "ok"}]})
+        assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert (await slow).status_code == 200
+        r = await client.post(
+            "/score", json={"items": [{"completion": "ok"}] * 10}
+        )  # idle: a big batch is admitted
+        assert r.status_code == 200
+
+
+async def test_real_library_item_past_deadline() -> None:
+    """The real scorer with a tiny deadline: a 2 MB English reasoning overruns it, the rest is unaffected."""
+    words = " ".join(["the quick brown fox jumps over the lazy dog"] * 45_000)
+    items = [
+        {"completion": f"<think>\nfour\n</think>\n\\boxed{{{i}}}", "answer": str(i), "id": str(i)}
+        for i in range(8)
+    ]
+    items.insert(
+        3,
+        {
+            "completion": f"<think>\n{words}\n</think>\n\\boxed{{4}}",
+            "answer": "4",
+            "lang": "en",
+            "id": "slow",
+        },
+    )
+    async with serve(item_timeout_s=0.1) as client:
+        r = await client.post("/score", json={"items": items})
+    results = {x["id"]: x for x in r.json()["results"]}
+    assert results["slow"]["scores"]["accuracy"] is None, results["slow"]
+    assert results["slow"]["details"]["outcome"] == "timeout"
+    assert all(results[str(i)]["scores"]["accuracy"] == 1.0 for i in range(8))
+
+
+async def test_health_503_before_start_and_after_stop() -> None:
+    app = create_app(Settings(workers=1), scorer=FAKE_SCORER)
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/health")).status_code == 503
+        r = await client.post("/score", json={"items": [{"completion": "ok"}]})
+        assert r.status_code == 503 and "retry-after" in r.headers
+        async with app.router.lifespan_context(app):
+            assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/health")).status_code == 503
+
+
+async def test_unexpected_error_is_a_bare_500() -> None:
+    async with serve(FAKE_SCORER, workers=1) as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+
+        def broken(*_: Any) -> None:
+            raise RuntimeError("secret internals")
+
+        service.metrics.observe_results = broken
+        r = await client.post("/score", json={"items": [{"completion": "ok"}]})
+        assert r.status_code == 500
+        assert r.json() == {"detail": "internal error"}
+        assert "secret" not in r.text and "Traceback" not in r.text
