@@ -196,6 +196,10 @@ CASES: list[MathCase] = [
     MathCase("percentages", r"50\%", r"\boxed{0.5}", EQ),
     MathCase("percentages", "1.2", r"\boxed{12\%}", NE),
     MathCase("percentages", r"25\%", r"\boxed{0.025}", NE),
+    # Both sides written with % name the same unit: no factor of 100 between them.
+    MathCase("percentages", r"50\%", r"\boxed{5000\%}", NE),
+    MathCase("percentages", r"5\%", r"\boxed{0.05\%}", NE),
+    MathCase("percentages", r"12\%", r"\boxed{1200\%}", NE),
     # ---------------------------------------------------------------- scientific and e-notation
     MathCase("scientific notation", "10^{-7}", r"\boxed{1.0e-7}", EQ),
     MathCase("scientific notation", "1.0e-7", r"\boxed{10^{-7}}", EQ),
