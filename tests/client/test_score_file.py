@@ -151,3 +151,12 @@ def test_read_items_keeps_order_and_skips_blank_lines(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", LINES)
     assert [i["id"] for i in read_items(src)] == ["a", "2", "3", "4"]
     assert [i.get("answer") for i in read_items(src)] == ["42", "42", "7", None]
+
+
+def test_the_vrewards_entry_point_registers_score(tmp_path):
+    from app.cli import main
+
+    src = write_jsonl(tmp_path / "in.jsonl", LINES)
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(src), "-o", str(out), "--quiet"]) == 0
+    check_output(read_output(out))
