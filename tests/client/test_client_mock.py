@@ -333,6 +333,15 @@ def test_server_message(body, message):
     assert server_message(body) == message
 
 
-def test_import_does_not_pull_torch():
-    code = "import trainer_client, sys; assert 'torch' not in sys.modules, 'torch imported'"
+LIGHT_MODULES = [
+    "trainer_client",
+    "trainer_client.score_file",
+    "trainer_client.integrations.trl",
+    "trainer_client.integrations.verl",
+]
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_import_does_not_pull_torch(module):
+    code = f"import {module}, sys; heavy = {{'torch', 'trl', 'transformers'}} & set(sys.modules); assert not heavy, heavy"
     subprocess.run([sys.executable, "-c", code], check=True)
