@@ -668,6 +668,15 @@ CASES: list[MathCase] = [
     MathCase("extraction", "42", "So:\n#### 42.00", EQ),
     MathCase("extraction", "4", "The answer is 12 (see step 3), so... no, the answer is 4.", EQ),
     MathCase("extraction", "5", "The final answer is 4. Wait, no: it is 5.", NE),
+    # Spacing and decoration commands inside the box are not part of the answer.
+    MathCase("extraction", "5", r"\boxed{5\ }", EQ),
+    MathCase("extraction", "5", r"So $\boxed{\;5\;}$.", EQ),
+    MathCase("extraction", "5", r"\boxed{\underline{5}}", EQ),
+    MathCase("extraction", "5", r"\boxed{\textcolor{red}{5}}", EQ),
+    MathCase("extraction", "5", r"\boxed{\text{Answer: } 5}", EQ),
+    MathCase("extraction", "5", r"\boxed{6\ }", NE),
+    MathCase("extraction", "5", r"\boxed{\underline{6}}", NE),
+    MathCase("extraction", "5", r"\boxed{\text{Answer: } 6}", NE),
     # ---------------------------------------------------------------- answer regions (<think> ... </think>)
     MathCase("answer regions", "4", "<think>\n2 + 2 = 4\n</think>\n\\boxed{4}", EQ),
     MathCase("answer regions", "4", "2 + 2 makes 4.\n</think>\n\n\\boxed{4}", EQ, R1_PROMPT),
