@@ -463,6 +463,8 @@ CASES: list[MathCase] = [
     MathCase("intervals", r"\mathbb{R}", r"All real numbers work: $\boxed{\mathbb{R}}$.", EQ),
     MathCase("intervals", r"\mathbb{R}", r"\boxed{(-\infty, \infty)}", EQ),
     MathCase("intervals", r"\mathbb{R}", r"\boxed{(0, \infty)}", NE),
+    MathCase("intervals", r"(-\infty, 0) \cup (0, \infty)", r"\boxed{\mathbb{R} \setminus \{0\}}", EQ),
+    MathCase("intervals", r"(-\infty, 0) \cup (0, \infty)", r"\boxed{\mathbb{R} \setminus \{1\}}", NE),
     # ---------------------------------------------------------------- tuples (ordered)
     MathCase("tuples", "(1, 2)", r"\boxed{(1,2)}", EQ),
     MathCase("tuples", "(1,2,3)", r"\boxed{(1, 2, 3)}", EQ),
