@@ -43,8 +43,9 @@ def fake_score(item: dict[str, Any], weights: dict[str, float]) -> dict[str, Any
 class FakeRewardClient:
     """``AsyncRewardClient``'s ``score``/``aclose`` with local scoring; ``fail`` makes every call raise."""
 
-    def __init__(self, *, delay_s: float = 0.0) -> None:
+    def __init__(self, *, delay_s: float = 0.0, digit_bonus: bool = False) -> None:
         self.delay_s = delay_s
+        self.digit_bonus = digit_bonus  # add the share of digits: a signal even an untrained model gets
         self.fail = False
         self.calls = 0
 
@@ -60,7 +61,12 @@ class FakeRewardClient:
         if self.fail:
             raise ConnectionError("service down")
         weights = {k: float(v.get("weight", 0.0)) for k, v in (rewards or {}).items()} or {"accuracy": 1.0}
-        return [fake_score(item, weights) for item in items]
+        out = [fake_score(item, weights) for item in items]
+        if self.digit_bonus:
+            for item, res in zip(items, out, strict=True):
+                text = item["completion"]
+                res["reward"] = (res["reward"] or 0.0) + sum(c.isdigit() for c in text) / max(len(text), 1)
+        return out
 
     async def aclose(self) -> None:
         return None

@@ -265,7 +265,7 @@ class LocalService:
         self.workers, self.port, self.startup_timeout_s = workers, port or free_port(), startup_timeout_s
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the service's output, closed in close()
 
     @property
     def url(self) -> str:
@@ -318,9 +318,13 @@ class LocalService:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-limit:]
 
+    def close(self) -> None:
+        """Stop the service and release its log."""
+        self.stop()
+        self._log.close()
+
     def __enter__(self) -> str:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        self._log.close()
+        self.close()

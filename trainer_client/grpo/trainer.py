@@ -41,6 +41,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,14 @@ NAN = float("nan")
 COMPONENTS = ("accuracy", "format", "language")
 
 
-def train(cfg: GRPOConfig, *, resume: bool = False, client_factory: Any = None) -> list[dict[str, Any]]:
+def train(
+    cfg: GRPOConfig,
+    *,
+    resume: bool = False,
+    client_factory: Any = None,
+    stop_after: int | None = None,
+    on_step_end: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Run GRPO as configured; return the per-step metrics (also in ``run_dir/metrics.jsonl``).
 
     Args:
@@ -88,6 +96,9 @@ def train(cfg: GRPOConfig, *, resume: bool = False, client_factory: Any = None) 
         resume: continue from ``run_dir/checkpoint`` if it exists.
         client_factory: a callable returning a scoring client (tests); default: HTTP to ``cfg.reward_urls``,
             or to a ``vrewards serve`` started on loopback when there are none.
+        stop_after: stop (after checkpointing) once this step is done, as a preempted job would; the
+            schedule still spans ``cfg.steps``, and ``resume=True`` continues.
+        on_step_end: called with each step's metrics after they are logged (custom loggers, tests).
 
     Example:
         >>> # train(GRPOConfig(model="runs/sft", steps=100, run_dir="runs/grpo"))
@@ -236,15 +247,22 @@ def train(cfg: GRPOConfig, *, resume: bool = False, client_factory: Any = None) 
                 write_table(run_dir / "completions" / f"step_{step + 1:06d}.jsonl", batch)
             history.append(log_metrics(run_dir, metrics))
             print(progress_line(metrics, cfg.steps), flush=True)
-            if cfg.checkpoint_every > 0 and ((step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps):
+            stopping = stop_after is not None and step + 1 >= stop_after
+            periodic = cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0
+            if periodic or stopping or step + 1 == cfg.steps:
                 save_checkpoint(
                     run_dir / "checkpoint" / "state.pt", step + 1, model, optimizer, scheduler, sampler
                 )
+            if on_step_end is not None:
+                on_step_end(history[-1])
+            if stopping:
+                break
 
     if cuda and cfg.gradient_checkpointing:
         model.gradient_checkpointing_disable()
-    model.save_pretrained(run_dir / "final")
-    tokenizer.save_pretrained(run_dir / "final")
+    if not history or history[-1]["step"] >= cfg.steps:  # finished (not stopped early): the model to use next
+        model.save_pretrained(run_dir / "final")
+        tokenizer.save_pretrained(run_dir / "final")
     return history
 
 
