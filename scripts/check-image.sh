@@ -2,7 +2,7 @@
 # Check the container image without a Docker engine, so that it cannot silently rot:
 #   1. hadolint on both Dockerfiles, shellcheck on the scripts the image runs (when installed);
 #   2. the image's install steps (scripts/install-service.sh deps, then project) into a fresh
-#      virtual environment, from a copy of exactly what the build context holds;
+#      virtual environment, from a copy of what the Dockerfile COPYs into the image;
 #   3. a smoke test: `vrewards serve` from that environment, with HOME and TMPDIR in a scratch
 #      directory and the working directory read-only, answers GET /health on a free loopback port.
 #
@@ -38,23 +38,23 @@ else
 fi
 
 echo "== build context"
-# The files the Dockerfile COPYs, taken from git so that untracked local files cannot mask a gap.
+# What the Dockerfile COPYs, with what .dockerignore leaves out (caches, egg-info) left out here too.
 context="$scratch/context"
 mkdir -p "$context"
-(cd "$repo" && git ls-files -z -- pyproject.toml README.md scripts/install-service.sh rewards app trainer_client \
-    | xargs -0 tar -cf -) | (cd "$context" && tar -xf -)
-for needed in pyproject.toml README.md scripts/install-service.sh; do
-    if [ ! -f "$context/$needed" ]; then
-        echo "check-image: $needed is not tracked by git, the image build would fail" >&2
+for needed in pyproject.toml README.md scripts/install-service.sh rewards app trainer_client; do
+    if [ ! -e "$repo/$needed" ]; then
+        echo "check-image: $needed is missing, the image build would fail" >&2
         exit 1
     fi
 done
+(cd "$repo" && tar -cf - --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' \
+    pyproject.toml README.md scripts/install-service.sh rewards app trainer_client) | (cd "$context" && tar -xf -)
 
 echo "== install into a fresh virtual environment"
 "$python" -m venv "$scratch/venv"
 venv_python="$scratch/venv/bin/python"
-(cd "$context" && PYTHON="$venv_python" sh scripts/install-service.sh deps .)
-(cd "$context" && PYTHON="$venv_python" sh scripts/install-service.sh project .)
+(cd "$context" && PIP_QUIET=1 PYTHON="$venv_python" sh scripts/install-service.sh deps .)
+(cd "$context" && PIP_QUIET=1 PYTHON="$venv_python" sh scripts/install-service.sh project .)
 if "$venv_python" -c "import torch" 2>/dev/null; then
     echo "check-image: torch got installed into the service environment" >&2
     exit 1
