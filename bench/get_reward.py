@@ -9,8 +9,11 @@ The service gathers concurrent requests into micro-batches, so they should cost 
 costs. This starts ``vrewards serve`` on loopback and, for the same 1,024 GSM8K-style items (2 kB
 reasoning; the query is prompt + completion as OpenRLHF sends it, the label is the reference), times:
 
-- **single**: 1,024 concurrent ``/get_reward`` requests with one item each (one httpx.AsyncClient with
-  1,024 connections; all requests started at once);
+- **single (raw)**: 1,024 concurrent ``/get_reward`` requests with one item each, sent by a minimal
+  HTTP/1.1 client on asyncio streams over 1,024 keep-alive connections opened before the clock starts,
+  so what is timed is the service, not the load generator;
+- **single (httpx)**: the same through one ``httpx.AsyncClient`` with 1,024 connections, the way a Python
+  trainer would send them (on a small machine this measures httpx's own CPU cost as much as the service);
 - **batch**: one ``/score`` request with the 1,024 items;
 - **get_reward batch**: one ``/get_reward`` request with the 1,024 items.
 
@@ -47,6 +50,58 @@ def openrlhf_body(cases: Sequence[Case]) -> bytes:
             "labels": [case.gold for case in cases],
         }
     )
+
+
+class RawConnections:
+    """Keep-alive HTTP/1.1 connections on asyncio streams: one request in flight per connection."""
+
+    def __init__(self, url: str) -> None:
+        parts = httpx.URL(url)
+        self.host, self.port = parts.host, parts.port or 80
+        self.streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def open(self, count: int) -> None:
+        """Open ``count`` connections (not timed)."""
+        self.streams += await asyncio.gather(
+            *(asyncio.open_connection(self.host, self.port) for _ in range(count))
+        )
+
+    async def post(self, index: int, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` on connection ``index``; (status, response body)."""
+        reader, writer = self.streams[index]
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        writer.write(head + body)
+        status_line, *header_lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        length = 0
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await reader.readexactly(length)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for _, writer in self.streams:
+            writer.close()
+        await asyncio.gather(*(writer.wait_closed() for _, writer in self.streams), return_exceptions=True)
+
+
+async def raw_singles(connections: RawConnections, cases: Sequence[Case]) -> tuple[float, list[float]]:
+    """Wall seconds for one ``/get_reward`` request per item on its own open connection; the rewards."""
+    bodies = [openrlhf_body([case]) for case in cases]
+
+    async def one(index: int, body: bytes) -> float:
+        status, content = await connections.post(index, "/get_reward", body)
+        if status != 200:
+            raise RuntimeError(f"/get_reward answered {status}: {content[:300]!r}")
+        return float(orjson.loads(content)["rewards"][0])
+
+    started = time.perf_counter()
+    rewards = await asyncio.gather(*(one(i, body) for i, body in enumerate(bodies)))
+    return time.perf_counter() - started, list(rewards)
 
 
 async def concurrent_singles(
@@ -102,42 +157,48 @@ def mismatches(a: Sequence[float | None], b: Sequence[float | None], null_reward
 
 
 async def run(url: str, n: int, rounds: int) -> dict[str, Any]:
-    """``rounds`` rounds of the three measurements on new items each round."""
+    """``rounds`` rounds of the measurements, on new items each time."""
     limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
-    single_s: list[float] = []
-    batch_s: list[float] = []
-    gr_batch_s: list[float] = []
+    times: dict[str, list[float]] = {"raw": [], "httpx": [], "score": [], "get_reward": []}
+    cpu: dict[str, list[float]] = {"raw": [], "httpx": []}
     disagree = 0
-    cpu_single: list[float] = []
+    connections = RawConnections(url)
+    await connections.open(n)
     async with httpx.AsyncClient(timeout=300.0, limits=limits) as client:
-        await concurrent_singles(client, url, gsm8k_cases(64, start=9_000_000))  # warm-up: open connections
+        await raw_singles(connections, gsm8k_cases(n, start=9_000_000))  # warm-up
+        await concurrent_singles(client, url, gsm8k_cases(64, start=9_100_000))
         for r in range(rounds):
-            cases = gsm8k_cases(n, start=30_000_000 + 3 * r * n)
-            cpu = time.process_time()
-            seconds, single_rewards = await concurrent_singles(client, url, cases)
-            cpu_single.append(time.process_time() - cpu)
-            single_s.append(seconds)
-            seconds, batch_rewards = await one_batch(
-                client, url, gsm8k_cases(n, start=30_000_000 + (3 * r + 1) * n)
+            base = 30_000_000 + 4 * r * n
+            raw_cases = gsm8k_cases(n, start=base)
+            clock = time.process_time()
+            seconds, raw_rewards = await raw_singles(connections, raw_cases)
+            cpu["raw"].append(time.process_time() - clock)
+            times["raw"].append(seconds)
+            clock = time.process_time()
+            seconds, _ = await concurrent_singles(client, url, gsm8k_cases(n, start=base + n))
+            cpu["httpx"].append(time.process_time() - clock)
+            times["httpx"].append(seconds)
+            times["score"].append((await one_batch(client, url, gsm8k_cases(n, start=base + 2 * n)))[0])
+            times["get_reward"].append(
+                (await one_get_reward_batch(client, url, gsm8k_cases(n, start=base + 3 * n)))[0]
             )
-            batch_s.append(seconds)
-            seconds, _ = await one_get_reward_batch(
-                client, url, gsm8k_cases(n, start=30_000_000 + (3 * r + 2) * n)
-            )
-            gr_batch_s.append(seconds)
-            # Same items through both paths, timed above on distinct items; compare rewards on these.
-            _, check = await one_batch(client, url, cases)
-            disagree += mismatches(single_rewards, check)
-            del batch_rewards
+            # The same items through /score: every reward must match what /get_reward answered.
+            _, check = await one_batch(client, url, raw_cases)
+            disagree += mismatches(raw_rewards, check)
+    await connections.close()
+    median = {name: statistics.median(values) for name, values in times.items()}
     return {
         "bench": "get_reward",
         "items": n,
         "rounds": rounds,
-        "single_requests_s": statistics.median(single_s),
-        "score_batch_s": statistics.median(batch_s),
-        "get_reward_batch_s": statistics.median(gr_batch_s),
-        "ratio_single_over_batch": statistics.median(single_s) / statistics.median(batch_s),
-        "client_cpu_single_s": statistics.median(cpu_single),
+        "single_requests_raw_s": median["raw"],
+        "single_requests_httpx_s": median["httpx"],
+        "score_batch_s": median["score"],
+        "get_reward_batch_s": median["get_reward"],
+        "ratio_single_over_batch": median["raw"] / median["score"],
+        "ratio_single_httpx_over_batch": median["httpx"] / median["score"],
+        "client_cpu_raw_s": statistics.median(cpu["raw"]),
+        "client_cpu_httpx_s": statistics.median(cpu["httpx"]),
         "reward_mismatches": disagree,
     }
 
@@ -161,12 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures = asyncio.run(run(server.url, args.items, rounds))
     n = figures["items"]
     print(f"\n{n} items, GSM8K-style, median of {figures['rounds']} round(s), workers {args.workers}")
-    print(f"  {n} concurrent single-item /get_reward: {figures['single_requests_s'] * 1000:8.0f} ms")
-    print(f"  one {n}-item /score batch:             {figures['score_batch_s'] * 1000:8.0f} ms")
-    print(f"  one {n}-item /get_reward request:      {figures['get_reward_batch_s'] * 1000:8.0f} ms")
-    print(f"  ratio singles / batch: {figures['ratio_single_over_batch']:.2f}x")
+    for label, key, cpu in (
+        ("concurrent single-item /get_reward, raw client", "single_requests_raw_s", "client_cpu_raw_s"),
+        ("concurrent single-item /get_reward, httpx", "single_requests_httpx_s", "client_cpu_httpx_s"),
+    ):
+        print(f"  {n} {label:47} {figures[key] * 1000:8.0f} ms  (client CPU {figures[cpu] * 1000:.0f} ms)")
+    print(f"  one {n}-item /score batch{'':30} {figures['score_batch_s'] * 1000:8.0f} ms")
+    print(f"  one {n}-item /get_reward request{'':23} {figures['get_reward_batch_s'] * 1000:8.0f} ms")
     print(
-        f"  client CPU for the singles: {figures['client_cpu_single_s'] * 1000:.0f} ms (same cores as the service)"
+        f"  ratio singles / batch: {figures['ratio_single_over_batch']:.2f}x (raw client), "
+        f"{figures['ratio_single_httpx_over_batch']:.2f}x (httpx)"
     )
     print(f"  rewards that differ between /get_reward and /score: {figures['reward_mismatches']}")
     if args.json:
