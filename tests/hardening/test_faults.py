@@ -63,6 +63,14 @@ def wait_for_workers(server_pid: int, count: int, timeout_s: float = 30.0) -> se
         time.sleep(0.1)
 
 
+def wait_until_scoring(client: httpx.Client, url: str, timeout_s: float = 30.0) -> None:
+    """Return once /health reports items pending (the batch is inside the pool)."""
+    deadline = time.monotonic() + timeout_s
+    while client.get(f"{url}/health").json()["pending_items"] == 0:
+        assert time.monotonic() < deadline, "the batch never reached the workers"
+        time.sleep(0.02)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     with serve(workers=2, env=ENV) as running:
@@ -77,8 +85,9 @@ def server() -> Iterator[Server]:
 def test_killed_workers_lose_no_item(server: Server) -> None:
     before = wait_for_workers(server.pid, 2)
     assert len(before) == 2, f"expected 2 workers, found {before}"
-    # LaTeX references, all distinct: the slow path, so the batch is still running when the kills land.
-    cases = latex_cases(1500, start=40_000_000) + gsm8k_cases(500, start=40_000_000)
+    # LaTeX references, all distinct (the slow path) and as many items as the service takes in one batch,
+    # so the batch is still running when the kills land however fast scoring gets.
+    cases = latex_cases(3000, start=40_000_000) + gsm8k_cases(1000, start=40_000_000)
     body = orjson.dumps({"items": items_of(cases)})
     outcome: dict[str, httpx.Response] = {}
 
@@ -91,12 +100,14 @@ def test_killed_workers_lose_no_item(server: Server) -> None:
     sender = threading.Thread(target=post)
     sender.start()
     killed: list[int] = []
-    for _ in range(2):
-        time.sleep(0.6)
-        assert sender.is_alive(), "the batch finished before a worker could be killed: make it larger"
-        victim = sorted(worker_pids(server.pid) - set(killed))[0]
-        os.kill(victim, signal.SIGKILL)
-        killed.append(victim)
+    with httpx.Client(timeout=10.0) as probe:
+        for _ in range(2):
+            wait_until_scoring(probe, server.url)
+            victim = sorted(worker_pids(server.pid) - set(killed))[0]
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            assert sender.is_alive(), "the batch finished before a worker could be killed: make it larger"
+            time.sleep(0.2)
     sender.join(120)
     assert not sender.is_alive()
 
