@@ -15,6 +15,7 @@ from typing import Any
 import mpmath
 
 from rewards.math.evaluate import (
+    SAMPLE_POINTS,
     Undefined,
     exact_value,
     numeric_value,
@@ -43,7 +44,9 @@ def equivalent(gold: Answer, pred: Answer, rel_tol: float = 1e-6) -> bool:
 
 
 def _eq(g: Answer, p: Answer, tol: float) -> bool:
-    if isinstance(g, Assign) and isinstance(p, Relation) or isinstance(p, Assign) and isinstance(g, Relation):
+    if (isinstance(g, Assign) and isinstance(p, Relation)) or (
+        isinstance(p, Assign) and isinstance(g, Relation)
+    ):
         return _relation_eq(_as_relation(g), _as_relation(p))
     if isinstance(g, Assign):
         if isinstance(p, Assign):
@@ -80,7 +83,11 @@ def _eq(g: Answer, p: Answer, tol: float) -> bool:
             isinstance(p, Matrix)
             and len(g.rows) == len(p.rows)
             and len(g.rows[0]) == len(p.rows[0])
-            and all(_eq(a, b, tol) for ra, rb in zip(g.rows, p.rows, strict=True) for a, b in zip(ra, rb, strict=True))
+            and all(
+                _eq(a, b, tol)
+                for ra, rb in zip(g.rows, p.rows, strict=True)
+                for a, b in zip(ra, rb, strict=True)
+            )
         )
     if isinstance(g, Relation):
         return isinstance(p, Relation) and _relation_eq(g, p)
@@ -154,8 +161,10 @@ def _as_relation(a: Answer) -> Relation:
 
 
 def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
-    if g.node == p.node and g.percent == p.percent:
+    if g.node == p.node:
         return True
+    if g.percent and p.percent:
+        return _node_eq(g.node, g.decimal, p.node, p.decimal, tol)
     variants_g = _percent_variants(g)
     variants_p = _percent_variants(p)
     return any(_node_eq(a, g.decimal, b, p.decimal, tol) for a in variants_g for b in variants_p)
@@ -214,7 +223,7 @@ def _close(x: Any, y: Any, dps: int) -> bool:
 
 def _numeric_identity(a: Node, b: Node, names: list[str]) -> bool:
     dps = precision_for(a, b)
-    points = 3 if names else 1
+    points = len(SAMPLE_POINTS) if names else 1
     agreed = 0
     with mpmath.workdps(dps):
         for k in range(points):
@@ -258,7 +267,7 @@ def _proportional(a: Node, b: Node, allow_negative: bool) -> bool:
     dps = precision_for(a, b)
     values = []
     with mpmath.workdps(dps):
-        for k in range(3):
+        for k in range(len(SAMPLE_POINTS)):
             env = sample_env(names, k)
             try:
                 values.append(numeric_value(ratio, env))

@@ -33,15 +33,86 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+(?![a-zA-Z]))?|\.\d+)|(?P<cmd>\\[a-zA-Z]+)|(?P<esc>\\[{}%$,;!| ])|(?P<ch>\S))"
 )
 _GREEK = frozenset(
-    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi omicron rho "
-    "varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon "
-    "Phi Psi Omega".split()
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "omicron",
+        "rho",
+        "varrho",
+        "sigma",
+        "varsigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Pi",
+        "Sigma",
+        "Upsilon",
+        "Phi",
+        "Psi",
+        "Omega",
+    ]
 )
 FUNCTIONS = frozenset(
-    "sin cos tan sec csc cot arcsin arccos arctan arcsec arccsc arccot sinh cosh tanh coth sech csch "
-    "asin acos atan log ln exp sqrt lg".split()
+    [
+        "sin",
+        "cos",
+        "tan",
+        "sec",
+        "csc",
+        "cot",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "arcsec",
+        "arccsc",
+        "arccot",
+        "sinh",
+        "cosh",
+        "tanh",
+        "coth",
+        "sech",
+        "csch",
+        "asin",
+        "acos",
+        "atan",
+        "log",
+        "ln",
+        "exp",
+        "sqrt",
+        "lg",
+    ]
 )
-_INVERSE = {"sin": "arcsin", "cos": "arccos", "tan": "arctan", "sec": "arcsec", "csc": "arccsc", "cot": "arccot"}
+_INVERSE = {
+    "sin": "arcsin",
+    "cos": "arccos",
+    "tan": "arctan",
+    "sec": "arcsec",
+    "csc": "arccsc",
+    "cot": "arccot",
+}
 _TIMES = frozenset({r"\cdot", r"\times", "*", r"\ast"})
 _IGNORED_CMDS = frozenset({r"\displaystyle", r"\limits", r"\mathrm", r"\mathbf", r"\rm"})
 
@@ -414,7 +485,13 @@ class _Parser:
         if name in ("frac", "dfrac", "tfrac", "cfrac"):
             a = self.group()
             b = self.group()
-            self.last_literal_frac = a[0] == "num" and b[0] == "num" and a[1].denominator == 1 and b[1].denominator == 1 and a[1] >= 0
+            self.last_literal_frac = (
+                a[0] == "num"
+                and b[0] == "num"
+                and a[1].denominator == 1
+                and b[1].denominator == 1
+                and a[1] >= 0
+            )
             self.last_int = False
             if b == ("num", Fraction(0)):
                 raise ParseError("division by zero")

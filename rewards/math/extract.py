@@ -28,7 +28,7 @@ _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?%?")
 _SENTENCE_END = re.compile(r"\.(?:\s+[A-Z]|\s*$)|\n")
-_TRAILING = re.compile(r"[\s.,;:!?]+$")
+_TRAILING_CHARS = " \t\r\n.,;:?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def find_boxed(text: str) -> list[str]:
     """Contents of every top-level ``\\boxed``/``\\fbox`` in ``text``, in order.
 
     Example:
-        >>> find_boxed("so \\\\boxed{\\\\frac{1}{2}} or \\\\boxed 3.")
+        >>> find_boxed("so \\\\boxed{\\\\frac{1}{2}} or \\\\boxed 3 here")
         ['\\\\frac{1}{2}', '3']
     """
     found: list[str] = []
@@ -126,8 +126,10 @@ def _math_spans(text: str) -> list[tuple[int, int, int, int]]:
     return spans
 
 
-def _clean(text: str) -> str | None:
-    text = _TRAILING.sub("", text.strip())
+def _clean(text: str, prose: bool = False) -> str | None:
+    """Strip spaces and trailing sentence punctuation; ``!`` too when the answer came from prose (in math
+    it is a factorial)."""
+    text = text.strip().rstrip(_TRAILING_CHARS + ("!" if prose else ""))
     return text or None
 
 
@@ -142,7 +144,7 @@ def _after_phrase(rest: str) -> str | None:
     cut = _SENTENCE_END.search(rest)
     piece = rest[: cut.start()] if cut else rest
     piece = piece.strip().strip("*").strip()
-    return _clean(piece[:MAX_EXTRACT_CHARS])
+    return _clean(piece[:MAX_EXTRACT_CHARS], prose=True)
 
 
 def extract_answer(region: str) -> Extraction:
@@ -178,34 +180,35 @@ def extract_answer(region: str) -> Extraction:
     hashes = tail.rfind("####")
     if hashes >= 0:
         line = tail[hashes + 4 :].split("\n", 1)[0]
-        text = _clean(line.strip().strip("*"))
+        text = _clean(line.strip().strip("*"), prose=True)
         if text is not None:
             return Extraction(text, "gsm8k")
 
-    bold = None
-    for bold in _BOLD.finditer(tail):
-        pass
+    bold = _last_match(_BOLD, tail)
     if bold is not None:
-        text = _clean(bold.group(1).strip("$ "))
+        text = _clean(bold.group(1).strip("$ "), prose=True)
         if text is not None and any(c.isdigit() or c == "\\" for c in text):
             return Extraction(text, "bold")
 
     spans = _math_spans(tail)
-    number = None
-    for number in _NUMBER.finditer(tail):
-        pass
+    number = _last_match(_NUMBER, tail)
     if spans and (number is None or number.start() < spans[-1][3]):
-        _, inner, end, _ = spans[-1]
-        return Extraction(_clean(tail[inner:end]), "last_math")
+        _, math_start, math_end, _ = spans[-1]
+        return Extraction(_clean(tail[math_start:math_end]), "last_math")
     if number is not None:
         return Extraction(number.group().replace(" ", ""), "last_number")
     return Extraction(None, None)
 
 
-def _last_phrase(text: str) -> str | None:
-    match = None
-    for match in _PHRASE.finditer(text):
+def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    last = None
+    for last in pattern.finditer(text):  # noqa: B007 - keep the last one
         pass
+    return last
+
+
+def _last_phrase(text: str) -> str | None:
+    match = _last_match(_PHRASE, text)
     if match is None:
         return None
     return _after_phrase(text[match.end() :])

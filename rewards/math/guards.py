@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-# Longest answer text that is parsed at all; longer ones are compared as normalized strings only.
+# Longest raw answer text that is normalized at all.
+MAX_RAW_CHARS = 20_000
+# Longest normalized answer text that is parsed at all; longer ones are compared as normalized strings only.
 MAX_ANSWER_CHARS = 1000
 # Deepest nesting of {}, () and [] accepted (latex2sympy recurses per level).
 MAX_DEPTH = 24
@@ -36,6 +38,8 @@ class Refused(Exception):
 
 
 _BRACKETS = re.compile(r"[{}()\[\]]")
+# a bare exponent followed by another exponent: 2^2^2, x^y^z
+_BARE_TOWER = re.compile(r"\^\s*(?:\d+|[a-zA-Z])\s*\^")
 _POWER_GROUP = re.compile(r"\^\s*\{")
 
 
@@ -86,9 +90,8 @@ def power_depth(text: str) -> int:
             best = max(best, current + 1)
         elif c == "{":
             stack.append(False)
-        elif c == "}" and stack:
-            if stack.pop():
-                current -= 1
+        elif c == "}" and stack and stack.pop():
+            current -= 1
         i += 1
     return best
 
@@ -103,5 +106,5 @@ def check_text(text: str) -> None:
         raise Refused("answer too long")
     if nesting_depth(text) > MAX_DEPTH:
         raise Refused("answer nested too deeply")
-    if "^" in text and power_depth(text) > MAX_POWER_DEPTH:
+    if "^" in text and (power_depth(text) > MAX_POWER_DEPTH or _BARE_TOWER.search(text)):
         raise Refused("exponent tower")

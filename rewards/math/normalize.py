@@ -11,12 +11,18 @@ import re
 
 _DELIMS = re.compile(r"\$\$|\$|\\\(|\\\)|\\\[|\\\]")
 _LEFT_RIGHT_DOT = re.compile(r"\\(?:left|right)\s*\.")
-_LEFT_RIGHT = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])")
+_LEFT_RIGHT = re.compile(
+    r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])"
+)
 _FRAC_VARIANTS = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
 _THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\\ |\\;|\\:|\{\\,\})(?=\d{3}(?!\d))")
-_SPACING = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|!|,|;|:|quad|qquad|enspace|thinspace|medspace|thickspace| )(?![a-zA-Z])|~")
+_SPACING = re.compile(
+    r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|!|,|;|:|quad|qquad|enspace|thinspace|medspace|thickspace| )(?![a-zA-Z])|~"
+)
+_COLOR = re.compile(r"\\(?:textcolor|colorbox)\s*\{[a-zA-Z!0-9]*\}|\\color\s*\{[a-zA-Z!0-9]*\}")
+_ANSWER_PREFIX = re.compile(r"^(?:the\s+)?(?:final\s+)?(?:answer|ans)(?:\s+is)?\s*[:=]?\s*", re.IGNORECASE)
 _WRAPPERS = re.compile(
-    r"\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|hbox|operatorname|emph)\s*\{([^{}]*)\}"
+    r"\\(?:underline|textcolor|text|textbf|textit|textrm|textsf|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|hbox|operatorname|emph)\s*\{([^{}]*)\}"
 )
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
 _CURRENCY = re.compile(r"\\\$|\\euro|\\pounds|€|£|¥")
@@ -32,8 +38,23 @@ _UNIT_TAIL = re.compile(
     + r"(?:\s*\^\s*\{?[23]\}?)?(?:\s*\})?\s*$",
     re.IGNORECASE,
 )
-_PERCENT_WORD = re.compile(r"(?<=[\d}])\s*(?:\\%|%|\s+percent)\s*$", re.IGNORECASE)
-_TRAILING = re.compile(r"(?:\s|[.,;:!?]|\\[,;:!.]|\\quad|\\qquad|\\text\{\s*[.,;]?\s*\})+$")
+_PERCENT_WORD = re.compile(r"(?<=[\d}])(?: ?\\%| ?%| percent) ?$", re.IGNORECASE)
+_TRAILING_TOKENS = (
+    "\\",
+    "\\quad",
+    "\\qquad",
+    "\\text{.}",
+    "\\text{,}",
+    "\\,",
+    "\\;",
+    "\\:",
+    "\\.",
+    ".",
+    ",",
+    ";",
+    ":",
+    "?",
+)
 _LEADING = re.compile(r"^(?:\s|[:=]|\\quad)+")
 _SPACES = re.compile(r"\s+")
 _ALIASES = {
@@ -79,8 +100,8 @@ def strip_delimiters(text: str) -> str:
     """
     if "\\$" in text:
         text = text.replace("\\$", "\x00")
-        return _DELIMS.sub(" ", text).replace("\x00", "\\$")
-    return _DELIMS.sub(" ", text)
+        return _DELIMS.sub(" ", text).replace("\x00", "\\$").strip()
+    return _DELIMS.sub(" ", text).strip()
 
 
 def _unwrap(text: str) -> str:
@@ -100,7 +121,7 @@ def normalize_answer(text: str) -> str:
         >>> normalize_answer("\\\\$1{,}000.")
         '1000'
     """
-    text = strip_delimiters(text)
+    text = _SPACES.sub(" ", strip_delimiters(text))
     text = _LEFT_RIGHT_DOT.sub(" ", text)
     text = _LEFT_RIGHT.sub("", text)
     for old, new in _ALIASES.items():
@@ -111,16 +132,34 @@ def normalize_answer(text: str) -> str:
     text = _DEGREES.sub(" ", text)
     text = _CURRENCY.sub(" ", text)
     text = _UNIT_TAIL.sub("", text)
-    text = _unwrap(text)
-    text = _SPACING.sub(" ", text)
+    text = _unwrap(_COLOR.sub("", text))
+    text = _SPACES.sub(" ", _SPACING.sub(" ", text)).strip()
+    text = _ANSWER_PREFIX.sub("", text)
     text = _UNIT_TAIL.sub("", text)
     text = _PERCENT_WORD.sub("%", text)
-    text = _TRAILING.sub("", text)
+    text = strip_trailing(text)
     text = _LEADING.sub("", text)
     text = _SPACES.sub(" ", text).strip()
     if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
         text = text[1:-1].strip()
     return text
+
+
+def strip_trailing(text: str) -> str:
+    """Remove trailing spaces and sentence punctuation (``.``, ``,``, ``\\,``, ``\\quad``...), linearly.
+
+    Example:
+        >>> strip_trailing("x = 5.\\\\quad ")
+        'x = 5'
+    """
+    while True:
+        text = text.rstrip()
+        for token in _TRAILING_TOKENS:
+            if text.endswith(token):
+                text = text[: -len(token)]
+                break
+        else:
+            return text
 
 
 def _balanced_outer(text: str) -> bool:

@@ -43,10 +43,17 @@ _DECIMAL = re.compile(
     r"\s*(?P<pct>%)?$"
 )
 _POW10 = re.compile(r"^(?P<sign>[+-]?)\s*10\s*\^\s*(?:\{\s*(?P<e1>[+-]?\d+)\s*\}|(?P<e2>[+-]?\d+))$")
-_SLASH = re.compile(r"^(?P<sign>[+-]?)\s*(?:(?P<whole>\d+)\s+)?(?P<num>\d+)\s*/\s*(?P<den>\d+)\s*(?P<pct>%)?$")
+_SLASH = re.compile(
+    r"^(?P<sign>[+-]?)\s*(?:(?P<whole>\d+)\s+)?(?P<num>\d+)\s*/\s*(?P<den>\d+)\s*(?P<pct>%)?$"
+)
 _FRAC = re.compile(
     r"^(?P<sign>[+-]?)\s*(?P<whole>\d+)?\s*\\frac\s*"
     r"(?:\{\s*(?P<nsign>[+-]?)\s*(?P<num>\d+)\s*\}|(?P<n1>\d))\s*(?:\{\s*(?P<den>\d+)\s*\}|(?P<d1>\d))\s*(?P<pct>%)?$"
+)
+
+
+_REPEATING = re.compile(
+    r"^(?P<sign>[+-]?)\s*(?P<int>\d*)\.(?P<fixed>\d*)\s*\\(?:overline|bar|dot)\s*\{\s*(?P<rep>\d{1,30})\s*\}$"
 )
 
 
@@ -81,6 +88,13 @@ def parse_number(text: str) -> Num | None:
         digits = (whole + frac).lstrip("0")
         decimals = len(frac) if m.group("frac") is not None else None
         return Num(value, decimals, len(digits) if decimals is not None else 0, m.group("pct") is not None)
+    m = _REPEATING.match(text)
+    if m:
+        # 1.2\overline{34} = (12 + 34/99) / 10
+        fixed, rep = m.group("fixed"), m.group("rep")
+        head = Fraction(int(m.group("int") or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+        value = head + Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))
+        return Num(-value if m.group("sign") == "-" else value)
     m = _POW10.match(text)
     if m:
         value = _pow10(int(m.group("e1") or m.group("e2")))

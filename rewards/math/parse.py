@@ -9,12 +9,13 @@ outside that grammar. Nothing here evaluates text.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Union
 
 from rewards.math.expr import FUNCTIONS, Node, ParseError, add, neg, num, parse_expression
-from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, Refused, check_text
+from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, MAX_RAW_CHARS, Refused, check_text
 from rewards.math.normalize import normalize_answer, normalize_text
 from rewards.math.numbers import Num, parse_number
 
@@ -94,9 +95,15 @@ class Text:
 Answer = Union[Scalar, Seq, UnionOf, Matrix, Relation, Assign, Choice, Text]  # noqa: UP007
 
 _CHOICE = re.compile(
-    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*\)|([A-J]))(?:[.:]?\s+[^,]{0,200})?$"
+    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*[).:]|([A-J]))(?P<rest>\s.{0,200})?$"
 )
-_MATRIX = re.compile(r"^\\begin\{([pbBvV]?matrix|smallmatrix|array)\}(?:\{[clr|]*\})?(.*)\\end\{\1\}$", re.DOTALL)
+# option text after the letter must not name another option
+_OTHER_OPTION = re.compile(
+    r"\b(?:or|and)\b|\(\s*[A-J]\s*\)|\\l?or\b|(?<![A-Za-z])[A-J](?![A-Za-z])", re.IGNORECASE
+)
+_MATRIX = re.compile(
+    r"^\\begin\{([pbBvV]?matrix|smallmatrix|array)\}(?:\{[clr|]*\})?(.*)\\end\{\1\}$", re.DOTALL
+)
 _SEPARATORS = re.compile(r",|;|\s+and\s+|\s+or\s+|\\quad|\\text\{\s*and\s*\}")
 _RELATIONS = re.compile(
     r"\\leq(?![a-zA-Z])|\\geq(?![a-zA-Z])|\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|\\ne(?![a-zA-Z])|\\lt(?![a-zA-Z])|"
@@ -119,7 +126,16 @@ _OPS = {
     r"\approx": "=",
     r"\in": "in",
 }
-_LONE_SYMBOL = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w{1,4}\}?)?(?:\s*\(\s*[a-zA-Z]\s*\))?'*$")
+_SYMBOL = r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w{1,4}\}?)?"
+_LONE_SYMBOL = re.compile(
+    r"^(?:"
+    + _SYMBOL
+    + r"(?:\s*\(\s*[a-zA-Z]\s*\))?'*|\(\s*"
+    + _SYMBOL
+    + r"(?:\s*,\s*"
+    + _SYMBOL
+    + r")+\s*\))$"
+)
 _NUMBER_WORDS = re.compile(r"^([+-]?\d[\d.,/]*%?)\s+([a-zA-Z][a-zA-Z\s'-]{0,60})$")
 _LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
@@ -136,6 +152,8 @@ def parse_answer(text: str) -> tuple[Answer, str]:
         >>> parse_answer("$x = \\\\frac{1}{2}$")[0].value.node
         ('num', Fraction(1, 2))
     """
+    if len(text) > MAX_RAW_CHARS:
+        raise Refused("answer too long")
     s = normalize_answer(text)
     if not s:
         raise Unparseable("empty answer")
@@ -217,8 +235,11 @@ def _parse(s: str, depth: int) -> Answer:
     if number is not None:
         return _scalar_from_num(number)
     choice = _CHOICE.match(s)
-    if choice and (len(s) <= 3 or not s[:1].isupper() or s[1:2] in ").: " or s.lower().startswith("opt")):
-        return Choice((choice.group(1) or choice.group(2) or choice.group(3)).upper())
+    if choice and _is_choice(choice):
+        return Choice(choice.group(1) or choice.group(2) or choice.group(3))
+    special = _special_set(s)
+    if special is not None:
+        return special
     check_text(s)
     depths = _depths(s)
 
@@ -267,6 +288,44 @@ def _parse(s: str, depth: int) -> Answer:
         return _relation(rel_pieces, [_OPS[o] for o in ops], depth)
 
     return _scalar_or_text(s)
+
+
+def _is_choice(m: re.Match[str]) -> bool:
+    """A letter alone, or ``(C)``/``C)``/``C.``/``C:`` followed by option text naming no other option."""
+    rest = m.group("rest")
+    if rest is None:
+        return True
+    if m.group(3) is not None:  # "C something": a bare letter followed by text is not a choice
+        return False
+    return not _OTHER_OPTION.search(rest)
+
+
+_EMPTY_SET = frozenset({r"\emptyset", r"\varnothing", r"\{\}", r"\{ \}", r"\O"})
+_REALS = re.compile(r"^\\mathbb\s*\{?\s*R\s*\}?$")
+_REALS_MINUS = re.compile(
+    r"^\\mathbb\s*\{?\s*R\s*\}?\s*(?:\\setminus|\\backslash|-|\\smallsetminus)\s*\\\{(.*)\\\}$"
+)
+
+
+def _special_set(s: str) -> Answer | None:
+    """The empty set, the reals, and the reals minus finitely many points."""
+    if s in _EMPTY_SET:
+        return Seq("set", ())
+    if _REALS.match(s):
+        return Seq("interval", (_NEG_INF, _INF), "(", ")")
+    m = _REALS_MINUS.match(s)
+    if m:
+        points = []
+        for piece in _items(m.group(1)):
+            number = parse_number(piece)
+            if number is None:
+                return None
+            points.append(number.value)
+        bounds: list[Answer] = [_NEG_INF, *(Scalar(num(v)) for v in sorted(set(points))), _INF]
+        return UnionOf(tuple(Seq("interval", (a, b), "(", ")") for a, b in itertools.pairwise(bounds)))
+    if s.startswith("\\mathbb"):
+        return Text(s.replace(" ", ""))
+    return None
 
 
 def _items(inner: str) -> list[str]:

@@ -43,6 +43,16 @@ _FUNCTION_NAMES = {
 }
 
 
+def _convert_all(objs: tuple[Any, ...], budget: list[int]) -> list[Node] | None:
+    out = []
+    for obj in objs:
+        node = _convert(obj, budget)
+        if node is None:
+            return None
+        out.append(node)
+    return out
+
+
 def _convert(obj: Any, budget: list[int]) -> Node | None:
     import sympy
 
@@ -68,13 +78,13 @@ def _convert(obj: Any, budget: list[int]) -> Node | None:
     if isinstance(obj, sympy.Symbol):
         name = obj.name
         return ("sym", name) if isinstance(name, str) and len(name) <= 40 else None
-    args = obj.args if isinstance(obj, sympy.Basic) else ()
+    args: tuple[Any, ...] = obj.args if isinstance(obj, sympy.Basic) else ()
     if isinstance(obj, sympy.Add):
-        parts = [_convert(a, budget) for a in args]
-        return None if any(p is None for p in parts) else add(*parts)  # type: ignore[arg-type]
+        parts = _convert_all(args, budget)
+        return None if parts is None else add(*parts)
     if isinstance(obj, sympy.Mul):
-        parts = [_convert(a, budget) for a in args]
-        return None if any(p is None for p in parts) else mul(*parts)  # type: ignore[arg-type]
+        parts = _convert_all(args, budget)
+        return None if parts is None else mul(*parts)
     if isinstance(obj, sympy.Pow):
         base = _convert(args[0], budget)
         exp = _convert(args[1], budget)
@@ -83,18 +93,18 @@ def _convert(obj: Any, budget: list[int]) -> Node | None:
         arg = _convert(args[0], budget)
         return None if arg is None else ("pow", ("const", "E"), arg)
     if isinstance(obj, sympy.log):
-        parts = [_convert(a, budget) for a in args]
-        if any(p is None for p in parts):
+        parts = _convert_all(args, budget)
+        if parts is None:
             return None
         if len(parts) == 2:
-            return mul(("fn", "log", (parts[0],)), ("pow", ("fn", "log", (parts[1],)), ("num", Fraction(-1))))  # type: ignore[arg-type]
-        return ("fn", "log", (parts[0],))  # type: ignore[arg-type]
+            return mul(("fn", "log", (parts[0],)), ("pow", ("fn", "log", (parts[1],)), ("num", Fraction(-1))))
+        return ("fn", "log", (parts[0],))
     if isinstance(obj, sympy.Function):
         name = _FUNCTION_NAMES.get(type(obj).__name__)
         if name is None:
             return None
-        parts = [_convert(a, budget) for a in args]
-        return None if any(p is None for p in parts) else ("fn", name, tuple(parts))  # type: ignore[arg-type]
+        parts = _convert_all(args, budget)
+        return None if parts is None else ("fn", name, tuple(parts))
     return None
 
 
@@ -121,9 +131,7 @@ def parse_with_latex2sympy(text: str) -> Node | None:
             obj = latex2sympy(text, normalization_config=config, conversion_config=ConversionConfig())
     except Refused:
         raise
-    except Exception:  # the ANTLR parser raises plain Exception on bad input
-        return None
-    except RecursionError:
+    except Exception:  # the ANTLR parser raises plain Exception on bad input (RecursionError included)
         return None
     try:
         return _convert(obj, [MAX_NODES])

@@ -1,0 +1,7 @@
+"""Final-answer extraction, safe parsing and equivalence for the accuracy reward.
+
+Used by others only through :func:`rewards.accuracy.score_accuracy`. Layout: ``extract`` (final answer),
+``normalize`` (strings), ``numbers`` (exact fast path), ``guards`` (limits), ``expr`` (expression parser),
+``evaluate`` (bounded exact and numeric evaluation), ``parse`` (structured answers), ``sympy_bridge``
+(latex2sympy2_extended fallback), ``equivalence`` (the judgement).
+"""
