@@ -544,7 +544,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def math_verify_verdicts(cases: Sequence[Case]) -> tuple[float, list[bool]]:
     """Math-Verify in-process, single process, main thread, as TRL's accuracy reward calls it: parse the
-    reference (wrapped in ``$...$``), parse the completion, verify. Returns (seconds, verdicts).
+    reference (wrapped in ``$...$``), parse the completion, verify. Returns (seconds, verdicts); one
+    untimed call first loads its grammars.
 
     Example:
         >>> math_verify_verdicts(gsm8k_cases(2))[1]
@@ -552,6 +553,7 @@ def math_verify_verdicts(cases: Sequence[Case]) -> tuple[float, list[bool]]:
     """
     from math_verify import parse, verify
 
+    verify(parse("$\\frac{1}{2}$"), parse("The answer is $\\boxed{0.5}$."))  # warm-up: imports, grammars
     verdicts: list[bool] = []
     started = time.perf_counter()
     for case in cases:
