@@ -3,6 +3,7 @@
     python -m bench.service                 # full run (about 3-4 minutes on 2 cores)
     python -m bench.service --quick         # smaller batches and fewer repeats (under a minute)
     python -m bench.service --json          # also print one JSON line with every figure
+    python -m bench.service --scaling       # also throughput with 1, 2, 4, ... workers
 
 What it does:
 
@@ -133,6 +134,29 @@ def measure_latency(client: httpx.Client, url: str, batch: int, requests: int) -
     }
 
 
+def measure_scaling(max_workers: int, requests: int) -> list[dict[str, float]]:
+    """GSM8K batch-1024 items/s with 1, 2, 4, ... workers (a fresh server for each count)."""
+    counts = sorted({min(2**k, max_workers) for k in range(max_workers.bit_length() + 1)})
+    rows: list[dict[str, float]] = []
+    for workers in counts:
+        with serve(workers=workers) as server, httpx.Client(timeout=600.0) as client:
+            post_score(client, server.url, encode(gsm8k_cases(64, start=9_000_000)))
+            bodies = [
+                encode(gsm8k_cases(1024, start=7_000_000 + (workers * 100 + r) * 1024))
+                for r in range(requests)
+            ]
+            seconds = sum(post_score(client, server.url, body)[0] for body in bodies)
+        rate = requests * 1024 / seconds
+        rows.append(
+            {
+                "workers": workers,
+                "items_per_s": rate,
+                "speedup": rate / rows[0]["items_per_s"] if rows else 1.0,
+            }
+        )
+    return rows
+
+
 def print_table(rows: Sequence[Row], workers: int) -> None:
     """The throughput table, one line per configuration."""
     print(f"\nThroughput over HTTP, vrewards serve --workers {workers}, all three rewards on")
@@ -156,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, Math-Verify on fewer items")
     parser.add_argument("--json", action="store_true", help="print one JSON line with every figure")
     parser.add_argument("--url", help="benchmark an already running service instead of starting one")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="also GSM8K batch-1024 throughput for 1, 2, 4, ... workers up to --workers",
+    )
     args = parser.parse_args(argv)
 
     repeats = {256: 2, 1024: 1} if args.quick else {256: 8, 1024: 4}
@@ -186,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"p50 {latency['p50_s'] * 1000:.0f} ms, p99 {latency['p99_s'] * 1000:.0f} ms, "
         f"max {latency['max_s'] * 1000:.0f} ms"
     )
+    scaling = measure_scaling(args.workers, 2 if args.quick else 4) if args.scaling and not args.url else []
+    if scaling:
+        print("\nGSM8K batch 1024 by worker count (items/s; speed-up over 1 worker)")
+        for row in scaling:
+            print(f"  workers {row['workers']:>3}: {row['items_per_s']:>7.0f}/s  {row['speedup']:.2f}x")
     print(f"(cores: {os.cpu_count()}, wall time {time.perf_counter() - started:.0f} s)")
     if args.json:
         record = {
@@ -195,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "rows": [asdict(row) for row in figures["rows"]],
             "latency": latency,
+            "scaling": scaling,
         }
         print(json.dumps(record))
     return 0
