@@ -30,7 +30,7 @@ _UNIT_WORDS = (
     r"(?:square\s+|sq\.?\s+|cubic\s+)?(?:units?|cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|"
     r"inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|mph|km/h|kph|m/s|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|"
     r"h|days?|weeks?|months?|years?|grams?|g|kg|kilograms?|pounds?|lbs?|ounces?|oz|liters?|litres?|l|ml|gallons?|"
-    r"dollars?|cents?|usd|euros?|degrees?|deg|radians?|rad|percent|points?|people|students|persons?|times|ways)"
+    r"dollars?|cents?|usd|euros?|degrees?|deg|radians?|rad|points?|people|students|persons?|times|ways)"
 )
 _UNIT_TAIL = re.compile(
     r"(?<=[\d}).])(?:\s+|\s*\\text\{\s*|\s*\\mbox\{\s*|(?=(?:cm|mm|km|kg|ft|mph|cents|dollars|units|meters)\b))"
