@@ -33,6 +33,10 @@ _UNPARSEABLE_SCORES: dict[str, float | None] = {"null": None, "zero": 0.0, "one"
 def parse_gold(reference: str) -> Answer | None:
     """The parsed reference, or ``None`` when it cannot be parsed (cached per distinct reference).
 
+    A reference is refused only by the text guards (too long, too deeply nested, an exponent tower deeper than
+    four); a well-formed but huge value (``10^{10^{100}}``) is kept, and matches only an answer written the
+    same way, since its value is never computed.
+
     Example:
         >>> parse_gold("\\\\frac{1}{2}") is not None
         True
@@ -80,6 +84,20 @@ def _same_text(a: str, b: str) -> bool:
         return False
     na, nb = normalize_answer(a).replace(" ", ""), normalize_answer(b).replace(" ", "")
     return bool(na) and na == nb
+
+
+def warm_up() -> None:
+    """Import and exercise the slow path (sympy, latex2sympy2_extended's grammar) once, so that the first
+    answer needing it does not pay about half a second of imports; call it when a worker process starts.
+
+    Example:
+        >>> warm_up()
+    """
+    from rewards.math.sympy_bridge import parse_with_latex2sympy
+
+    parse_with_latex2sympy(r"\\int_0^1 x\\,dx")
+    score_accuracy(r"\\boxed{\\frac{\\sqrt{2}}{2}}", r"\\frac{1}{\\sqrt{2}}", AccuracyConfig())
+    clear_caches()
 
 
 def clear_caches() -> None:

@@ -369,9 +369,9 @@ class _Parser:
         if "e" in text or "E" in text:
             mant, _, exp = text.replace("E", "e").partition("e")
             e = int(exp)
-            if abs(e) > MAX_EXPONENT:
-                raise Refused("exponent too large")
             self.decimal = True
+            if abs(e) > MAX_EXPONENT:  # kept unevaluated; comparisons refuse to compute it
+                return mul(("num", Fraction(mant)), ("pow", ("num", Fraction(10)), ("num", Fraction(e))))
             return ("num", Fraction(mant) * Fraction(10) ** e)
         if "." in text:
             self.decimal = True

@@ -26,7 +26,11 @@ _PHRASE = re.compile(
 _GSM8K = re.compile(r"####")
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
-_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?%?")
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?")
+# prose inside a math span ("$The final answer is $"): two words of 3+ letters and nothing mathematical
+_PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
+_MATHY = re.compile(r"[\d\\^_=]")
+_WORD = re.compile(r"[A-Za-z]{2,}[.,;:!?]?")
 _SENTENCE_END = re.compile(r"\.(?:\s+[A-Z]|\s*$)|\n")
 _TRAILING_CHARS = " \t\r\n.,;:?"
 
@@ -127,10 +131,32 @@ def _math_spans(text: str) -> list[tuple[int, int, int, int]]:
 
 
 def _clean(text: str, prose: bool = False) -> str | None:
-    """Strip spaces and trailing sentence punctuation; ``!`` too when the answer came from prose (in math
-    it is a factorial)."""
+    """Strip spaces and trailing sentence punctuation (``!`` too when the answer came from prose: in math it
+    is a factorial); ``None`` when nothing is left, or from prose nothing with a letter or digit."""
     text = text.strip().rstrip(_TRAILING_CHARS + ("!" if prose else ""))
+    if prose:
+        return text if any(c.isalnum() for c in text) else None
     return text or None
+
+
+def _is_prose(text: str) -> bool:
+    return bool(_PROSE.search(text)) and not _MATHY.search(text)
+
+
+def _raw_latex_tail(tail: str, number: re.Match[str]) -> str | None:
+    """LaTeX written without delimiters on the last line (``The result is \\frac{10}{9}``): the math after
+    the last prose word, when the last number lies in it."""
+    line_start = tail.rfind("\n", 0, number.start()) + 1
+    line_end = tail.find("\n", number.end())
+    line = tail[line_start : line_end if line_end >= 0 else len(tail)]
+    if "\\" not in line and "^" not in line:
+        return None
+    tokens = line.split(" ")
+    k = len(tokens)
+    while k > 0 and not _WORD.fullmatch(tokens[k - 1]):
+        k -= 1
+    candidate = " ".join(tokens[k:])
+    return _clean(candidate) if number.group() in candidate else None
 
 
 def _after_phrase(rest: str) -> str | None:
@@ -190,12 +216,17 @@ def extract_answer(region: str) -> Extraction:
         if text is not None and any(c.isdigit() or c == "\\" for c in text):
             return Extraction(text, "bold")
 
-    spans = _math_spans(tail)
+    spans = [span for span in _math_spans(tail) if not _is_prose(tail[span[1] : span[2]])]
     number = _last_match(_NUMBER, tail)
     if spans and (number is None or number.start() < spans[-1][3]):
         _, math_start, math_end, _ = spans[-1]
-        return Extraction(_clean(tail[math_start:math_end]), "last_math")
+        text = _clean(tail[math_start:math_end])
+        if text is not None:
+            return Extraction(text, "last_math")
     if number is not None:
+        raw = _raw_latex_tail(tail, number)
+        if raw is not None:
+            return Extraction(raw, "last_math")
         return Extraction(number.group().replace(" ", ""), "last_number")
     return Extraction(None, None)
 

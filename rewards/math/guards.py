@@ -11,11 +11,13 @@ import re
 # Longest raw answer text that is normalized at all.
 MAX_RAW_CHARS = 20_000
 # Longest normalized answer text that is parsed at all; longer ones are compared as normalized strings only.
-MAX_ANSWER_CHARS = 1000
+MAX_ANSWER_CHARS = 4000
+# Longest piece handed to latex2sympy2_extended (its ANTLR parser is the slow path).
+MAX_SYMPY_CHARS = 600
 # Deepest nesting of {}, () and [] accepted (latex2sympy recurses per level).
 MAX_DEPTH = 24
-# Longest run of nested exponents (``a^{b^{c}}`` has depth 2).
-MAX_POWER_DEPTH = 2
+# Longest run of nested exponents (``a^{b^{c}}`` has depth 2); values are bounded again when evaluated.
+MAX_POWER_DEPTH = 4
 # Largest integer exponent applied exactly to a base other than 0, 1 and -1.
 MAX_EXPONENT = 10_000
 # Largest exact integer size, in bits, that arithmetic may produce.

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rewards.math.guards import MAX_EXPONENT, Refused
+from rewards.math.guards import MAX_EXPONENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +57,19 @@ _REPEATING = re.compile(
 )
 
 
+class _TooBig(Exception):
+    """An exponent beyond the fast path: the expression parser keeps it as an unevaluated power."""
+
+
 def _pow10(exponent: int) -> Fraction:
     if abs(exponent) > MAX_EXPONENT:
-        raise Refused("exponent too large")
+        raise _TooBig
     return Fraction(10) ** exponent
 
 
 def parse_number(text: str) -> Num | None:
-    """Read ``text`` as a plain number, or ``None`` when it is something else.
-
-    Raises :class:`~rewards.math.guards.Refused` for an exponent beyond the bounds.
+    """Read ``text`` as a plain number, or ``None`` when it is something else (or has an exponent beyond
+    the fast path's bounds).
 
     Example:
         >>> parse_number("4 4/9").value
@@ -75,6 +78,13 @@ def parse_number(text: str) -> Num | None:
     text = text.strip()
     if not text or len(text) > 200:
         return None
+    try:
+        return _parse_number(text)
+    except _TooBig:
+        return None
+
+
+def _parse_number(text: str) -> Num | None:
     m = _DECIMAL.match(text)
     if m and (m.group("int") is not None or m.group("frac") is not None):
         whole = (m.group("int") or "0").replace(",", "")

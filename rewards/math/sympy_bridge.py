@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from rewards.math.expr import Node, add, mul
-from rewards.math.guards import MAX_NODES, Refused, check_text
+from rewards.math.guards import MAX_NODES, MAX_SYMPY_CHARS, Refused, check_text
 
 _FUNCTION_NAMES = {
     "sin": "sin",
@@ -115,6 +115,8 @@ def parse_with_latex2sympy(text: str) -> Node | None:
         >>> parse_with_latex2sympy("\\\\operatorname{lcm}") is None
         True
     """
+    if len(text) > MAX_SYMPY_CHARS:
+        raise Refused("too long for the LaTeX fallback")
     check_text(text)
     try:
         from latex2sympy2_extended import latex2sympy
