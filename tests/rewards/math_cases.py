@@ -359,6 +359,14 @@ CASES: list[MathCase] = [
     MathCase("sign-dependent expressions", "x", r"\boxed{x + \lfloor x/3 \rfloor}", NE),
     MathCase("sign-dependent expressions", "5", r"\boxed{5 + x - x}", EQ),
     MathCase("sign-dependent expressions", r"\sin x", r"\boxed{\sin(x + 2\pi)}", EQ),
+    # ---------------------------------------------------------------- expressions that agree only on small values
+    MathCase("small-value traps", "2", r"\boxed{2 + \lfloor \frac{x^2}{2000} \rfloor}", NE),
+    MathCase("small-value traps", "0", r"\boxed{\lfloor |x| / 50 \rfloor}", NE),
+    MathCase("small-value traps", "x", r"\boxed{x + \lfloor \frac{x^2}{10^{6}} \rfloor}", NE),
+    MathCase("small-value traps", "x", r"\boxed{\min(x, 1000)}", NE),
+    MathCase("small-value traps", "0", r"\boxed{\lfloor \frac{1}{x^2+2} \rfloor}", EQ),
+    MathCase("small-value traps", "0", r"\boxed{\sin(10^{6} \pi)}", EQ),
+    MathCase("small-value traps", "1", r"\boxed{\sin^2 x + \cos^2 x}", EQ),
     # ---------------------------------------------------------------- functions (log, trig, binomial, abs, floor)
     MathCase("functions", "3", r"\boxed{\log_2 8}", EQ),
     MathCase("functions", "4", r"\boxed{\log_2 8}", NE),

@@ -38,6 +38,7 @@ REQUIRED_SECTIONS = (
     "factorials",
     "polynomials",
     "sign-dependent expressions",
+    "small-value traps",
     "functions",
     "equations",
     "inequalities",
