@@ -42,10 +42,9 @@ def prompt_prefills_think(prompt: str | None) -> bool:
         >>> prompt_prefills_think("<|Assistant|><think>\\n")
         True
     """
-    if not prompt:
-        return False
-    last_open = prompt.rfind(OPEN_TAG)
-    return last_open >= 0 and last_open > prompt.rfind(CLOSE_TAG)
+    # Only a tag at the very end is a prefill: a prompt that merely mentions "<think>" (an instruction such
+    # as "Begin your reply with <think>.") opens nothing.
+    return bool(prompt) and prompt.rstrip().endswith(OPEN_TAG)
 
 
 def split_regions(completion: str, prompt: str | None = None) -> Regions:

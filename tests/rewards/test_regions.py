@@ -43,6 +43,10 @@ PREFILL_CASES = [
     (R1_PROMPT, True),
     ("<think>done</think>", False),
     ("<think>a</think> again <think>", True),
+    ("<think>\n\n  ", True),
+    # an instruction that mentions the tag opens nothing
+    ("Begin your reply with <think>.", False),
+    ("Think inside <think> tags, then answer.", False),
 ]
 
 
