@@ -47,13 +47,17 @@ def parse_gold(reference: str) -> Answer | None:
         return None
 
 
-def _parse(text: str) -> Answer:
+def _strip_box(text: str) -> str:
     # A reference may itself be boxed or delimited ("$\boxed{5}$"); read what is inside.
     if "boxed" in text or "fbox" in text:
         extraction = extract_answer(text)
         if extraction.method == "boxed" and extraction.text is not None:
-            text = extraction.text
-    answer, _ = parse_answer(text)
+            return extraction.text
+    return text
+
+
+def _parse(text: str) -> Answer:
+    answer, _ = parse_answer(_strip_box(text))
     return answer
 
 
@@ -144,6 +148,11 @@ def score_accuracy(
         details["outcome"] = "no_answer"
         return 0.0, details
     if gold is None:
+        if _same_text(
+            _strip_box(reference), extraction.text
+        ):  # the very same text is right whatever it means
+            details["outcome"] = "equivalent"
+            return 1.0, details
         details["outcome"] = "gold_unparseable"
         return _UNPARSEABLE_SCORES[config.unparseable_gold], details
     if len(extraction.boxed) > 1 and _ambiguous(extraction.boxed, config.rel_tol):

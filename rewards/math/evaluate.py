@@ -239,11 +239,12 @@ def _numeric_pow(node: Node, env: dict[str, Any]) -> Any:
     log2_base = mpmath.log(abs(base), 2) if abs(base) != 1 else 0
     if abs(mpmath.re(exp)) * abs(log2_base) > MAX_LOG2_MAGNITUDE or abs(mpmath.im(exp)) > 1e6:
         raise Refused("power too large")
-    # real odd roots of negative reals: (-8)^(1/3) = -2
-    if exp_node[0] == "num" and exp_node[1].denominator % 2 == 1 and mpmath.im(base) == 0 and base < 0:
-        e = exp_node[1]
-        root = -mpmath.root(-mpmath.re(base), e.denominator)
-        return root**e.numerator
+    # real odd roots of negative reals: (-8)^(1/3) = -2, x^{2/3} = (x^{1/3})^2
+    if mpmath.im(base) == 0 and base < 0 and mpmath.im(exp) == 0 and exp != int(exp):
+        e = exact_value(exp_node)
+        if e is not None and e.denominator % 2 == 1 and abs(e.numerator) <= MAX_EXPONENT:
+            root = -mpmath.root(-mpmath.re(base), e.denominator)
+            return root**e.numerator
     return _finite_check(mpmath.power(base, exp))
 
 
@@ -272,7 +273,7 @@ def _numeric_fn(name: str, args: list[Any]) -> Any:
     if func is None:
         raise Undefined(f"unknown function {name}")
     (x,) = args
-    if name in _TRIG and abs(x) > 1e6:
+    if name in _TRIG and abs(x) > 1e100:
         raise Refused("argument too large")
     try:
         return _finite_check(func(x))
@@ -313,9 +314,10 @@ def precision_for(*nodes: Node) -> int:
 
 
 _RNG = random.Random(20260101)
-# Sample ranges for symbols, one per point: small positive, small negative, large positive, large negative,
-# so identities that hold only for positive values (|x| = x, sqrt(x^2) = x) are told apart.
-_RANGES = ((3, 23), (-23, -3), (105, 400), (-400, -105))
+# Sample ranges for symbols (tenths), one per point: small positive and negative, larger positive and negative,
+# and one in the tens of thousands, so identities that hold only for positive or small values (|x| = x,
+# sqrt(x^2) = x, floor(x^2/2000) = 0) are told apart. A point where a side cannot be evaluated is skipped.
+_RANGES = ((3, 23), (-23, -3), (105, 400), (-400, -105), (10**5, 10**6))
 SAMPLE_POINTS: tuple[tuple[Fraction, ...], ...] = tuple(
     tuple(Fraction(_RNG.randrange(lo * 10**17, hi * 10**17), 10**18) for _ in range(16)) for lo, hi in _RANGES
 )

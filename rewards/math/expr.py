@@ -131,11 +131,29 @@ def add(*terms: Node) -> Node:
 
 
 def mul(*factors: Node) -> Node:
-    """A flattened product node."""
+    """A flattened product node; rational constants (``2``, ``3^{-1}``) are folded into one leading number."""
     flat: list[Node] = []
     for f in factors:
         flat.extend(f[1] if f[0] == "mul" else (f,))
-    return flat[0] if len(flat) == 1 else ("mul", tuple(flat))
+    coefficient = Fraction(1)
+    rest: list[Node] = []
+    numbers = 0
+    for f in flat:
+        if f[0] == "num":
+            coefficient *= f[1]
+            numbers += 1
+        elif f[0] == "pow" and f[1][0] == "num" and f[2] == MINUS_ONE and f[1][1] != 0:
+            coefficient /= f[1][1]
+            numbers += 1
+        else:
+            rest.append(f)
+    if numbers == 0:
+        return flat[0] if len(flat) == 1 else ("mul", tuple(flat))
+    if not rest:
+        return ("num", coefficient)
+    if coefficient == 1:
+        return rest[0] if len(rest) == 1 else ("mul", tuple(rest))
+    return ("mul", (("num", coefficient), *rest))
 
 
 def neg(node: Node) -> Node:

@@ -31,6 +31,7 @@ _NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\
 _PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
 _MATHY = re.compile(r"[\d\\^_=]")
 _WORD = re.compile(r"[A-Za-z]{2,}[.,;:!?]?")
+_LONG_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _SENTENCE_END = re.compile(r"\.(?:\s+[A-Z]|\s*$)|\n")
 _TRAILING_CHARS = " \t\r\n.,;:?"
 
@@ -169,8 +170,23 @@ def _after_phrase(rest: str) -> str | None:
         return _clean(rest[spans[0][1] : spans[0][2]])
     cut = _SENTENCE_END.search(rest)
     piece = rest[: cut.start()] if cut else rest
-    piece = piece.strip().strip("*").strip()
-    return _clean(piece[:MAX_EXTRACT_CHARS], prose=True)
+    piece = piece.strip().strip("*").strip()[:MAX_EXTRACT_CHARS]
+    if len(_LONG_WORD.findall(_strip_math(piece))) >= 2:
+        # a sentence rather than an answer ("The volume of $ABCD$ is 120"): its last math span or number
+        inner = _last_math_or_number(piece)
+        if inner is not None:
+            return inner[0]
+    return _clean(piece, prose=True)
+
+
+def _strip_math(text: str) -> str:
+    out = []
+    last = 0
+    for start, _, _, end in _math_spans(text):
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    return " ".join(out)
 
 
 def extract_answer(region: str) -> Extraction:
@@ -216,19 +232,27 @@ def extract_answer(region: str) -> Extraction:
         if text is not None and any(c.isdigit() or c == "\\" for c in text):
             return Extraction(text, "bold")
 
+    found = _last_math_or_number(tail)
+    if found is None:
+        return Extraction(None, None)
+    return Extraction(*found)
+
+
+def _last_math_or_number(tail: str) -> tuple[str, str] | None:
+    """The last math span or number in ``tail``, whichever ends later: (text, method)."""
     spans = [span for span in _math_spans(tail) if not _is_prose(tail[span[1] : span[2]])]
     number = _last_match(_NUMBER, tail)
     if spans and (number is None or number.start() < spans[-1][3]):
         _, math_start, math_end, _ = spans[-1]
         text = _clean(tail[math_start:math_end])
         if text is not None:
-            return Extraction(text, "last_math")
+            return text, "last_math"
     if number is not None:
         raw = _raw_latex_tail(tail, number)
         if raw is not None:
-            return Extraction(raw, "last_math")
-        return Extraction(number.group().replace(" ", ""), "last_number")
-    return Extraction(None, None)
+            return raw, "last_math"
+        return number.group().replace(" ", ""), "last_number"
+    return None
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

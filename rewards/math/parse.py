@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from rewards.math.expr import FUNCTIONS, Node, ParseError, add, neg, num, parse_expression
+from rewards.math.evaluate import Undefined, exact_value
+from rewards.math.expr import FUNCTIONS, Node, ParseError, neg, num, parse_expression, sub, symbols
 from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, MAX_RAW_CHARS, Refused, check_text
 from rewards.math.normalize import normalize_answer, normalize_text
 from rewards.math.numbers import Num, parse_number
@@ -244,6 +245,8 @@ def _parse(s: str, depth: int) -> Answer:
     depths = _depths(s)
 
     m = _MATRIX.match(s)
+    if m is None and s[:1] in "([" and s[-1:] in ")]" and "\\begin" in s[:12]:
+        m = _MATRIX.match(s[1:-1].strip())  # \left[\begin{array}...\end{array}\right]
     if m:
         return _matrix(m.group(2), depth)
 
@@ -380,9 +383,14 @@ def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
             if _LONE_SYMBOL.match(b) and b not in _NOT_SYMBOL:
                 flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
                 return _ray(flipped, _parse(a, depth + 1))
+        lhs_node, rhs_node = _expression(a), _expression(b)
+        if op in ("<", "<=", ">", ">="):
+            ray = _linear_ray(op, lhs_node, rhs_node)
+            if ray is not None:
+                return ray
         if op in (">", ">="):
-            return Relation(op.replace(">", "<"), _expression(b), _expression(a))
-        return Relation(op, _expression(a), _expression(b))
+            return Relation(op.replace(">", "<"), rhs_node, lhs_node)
+        return Relation(op, lhs_node, rhs_node)
     if len(ops) == 2 and pieces[1].strip() and _LONE_SYMBOL.match(pieces[1].strip()):
         lo, hi = pieces[0], pieces[2]
         if all(op in ("<", "<=") for op in ops):
@@ -414,6 +422,41 @@ def _ray(op: str, bound: Answer) -> Seq:
 
 
 _SHORT_WORDS = frozenset({"no", "ok", "or", "an", "is", "it", "on", "up", "to", "of", "by", "at", "as", "if"})
+
+
+def _substitute(node: Node, name: str, value: Node) -> Node:
+    kind = node[0]
+    if kind == "sym":
+        return value if node[1] == name else node
+    if kind in ("add", "mul"):
+        return (kind, tuple(_substitute(n, name, value) for n in node[1]))
+    if kind == "pow":
+        return ("pow", _substitute(node[1], name, value), _substitute(node[2], name, value))
+    if kind == "fn":
+        return ("fn", node[1], tuple(_substitute(n, name, value) for n in node[2]))
+    return node
+
+
+def _linear_ray(op: str, lhs: Node, rhs: Node) -> Seq | None:
+    """``-x > -1`` as the interval it describes, when the relation is linear in one variable with rational
+    coefficients (checked exactly at three points); else ``None``."""
+    names = symbols(lhs) | symbols(rhs)
+    if len(names) != 1:
+        return None
+    (name,) = names
+    diff = sub(lhs, rhs)
+    try:
+        d0, d1, d2 = (exact_value(_substitute(diff, name, num(k))) for k in (0, 1, 2))
+    except (Refused, Undefined):
+        return None
+    if d0 is None or d1 is None or d2 is None or d2 - d1 != d1 - d0 or d1 == d0:
+        return None
+    slope = d1 - d0
+    root = Scalar(num(-d0 / slope))
+    # diff = slope * (x - root): dividing by a negative slope flips the relation
+    if slope < 0:
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    return _ray(op, root)
 
 
 def _is_wordy(s: str) -> bool:
@@ -472,6 +515,5 @@ __all__ = [
     "Text",
     "UnionOf",
     "Unparseable",
-    "add",
     "parse_answer",
 ]
