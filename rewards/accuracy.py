@@ -137,20 +137,20 @@ def score_accuracy(
     if reference is None or not reference.strip():
         details["outcome"] = "no_reference"
         return None, details
-    if answer_region is not None:
-        extraction = extract_answer(answer_region)
-        details["extracted_answer"] = extraction.text
+    extraction = extract_answer(answer_region) if answer_region is not None else None
+    answer = extraction.text if extraction is not None else None
+    if extraction is not None:
+        details["extracted_answer"] = answer
         details["extraction"] = extraction.method
     gold = parse_gold(reference)
     details["gold_parsed"] = gold is not None
-    if answer_region is None or details["extracted_answer"] is None:
+    if extraction is None or answer is None:
         # no final answer is wrong whatever the reference says
         details["outcome"] = "no_answer"
         return 0.0, details
     if gold is None:
-        if _same_text(
-            _strip_box(reference), extraction.text
-        ):  # the very same text is right whatever it means
+        # the very same text is right whatever it means; anything else cannot be judged
+        if _same_text(_strip_box(reference), answer):
             details["outcome"] = "equivalent"
             return 1.0, details
         details["outcome"] = "gold_unparseable"
@@ -158,7 +158,7 @@ def score_accuracy(
     if len(extraction.boxed) > 1 and _ambiguous(extraction.boxed, config.rel_tol):
         details["outcome"] = "ambiguous"
         return 0.0, details
-    if judge(reference, extraction.text, config.rel_tol):
+    if judge(reference, answer, config.rel_tol):
         details["outcome"] = "equivalent"
         return 1.0, details
     details["outcome"] = "not_equivalent"
