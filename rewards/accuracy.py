@@ -48,10 +48,14 @@ def parse_gold(reference: str) -> Answer | None:
 
 
 def _strip_box(text: str) -> str:
-    # A reference may itself be boxed or delimited ("$\boxed{5}$"); read what is inside.
+    # A reference may itself be boxed or delimited ("$\boxed{5}$"); read what is inside. A reference with
+    # several boxes ("\boxed{1}, \boxed{2}") lists several answers.
     if "boxed" in text or "fbox" in text:
         extraction = extract_answer(text)
         if extraction.method == "boxed" and extraction.text is not None:
+            distinct = list(dict.fromkeys(b.strip() for b in extraction.boxed if b.strip()))
+            if 1 < len(distinct) <= 20:
+                return ", ".join(distinct)
             return extraction.text
     return text
 

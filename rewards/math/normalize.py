@@ -15,7 +15,7 @@ _LEFT_RIGHT = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|middle)(?![a-zA-Z])"
 )
 _FRAC_VARIANTS = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
-_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\\ |\\;|\\:|\{\\,\})(?=\d{3}(?!\d))")
+_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\\ |\\;|\\:|\{\\,\}) ?(?=\d{3}(?!\d))")
 _SPACING = re.compile(
     r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|!|,|;|:|quad|qquad|enspace|thinspace|medspace|thickspace| )(?![a-zA-Z])|~"
 )

@@ -332,8 +332,8 @@ def _special_set(s: str) -> Answer | None:
 
 
 def _items(inner: str) -> list[str]:
+    # no thousands merging inside brackets: (12,102) is a pair, not 12102
     pieces, _ = _split(inner, re.compile(r",|;"), _depths(inner))
-    pieces = _merge_thousands(pieces)
     if len(pieces) > MAX_ELEMENTS:
         raise Refused("too many elements")
     return [p for p in pieces if p.strip()] or [inner]
