@@ -19,7 +19,7 @@ from rewards.math.equivalence import equivalent
 from rewards.math.extract import extract_answer
 from rewards.math.guards import Refused
 from rewards.math.normalize import normalize_answer
-from rewards.math.parse import Answer, Unparseable, parse_answer
+from rewards.math.parse import Answer, Scalar, Unparseable, parse_answer
 
 GOLD_CACHE_SIZE = 4096
 JUDGE_CACHE_SIZE = 65536
@@ -83,7 +83,11 @@ def judge(reference: str, answer: str, rel_tol: float = 1e-6) -> bool:
         pred = _parse(answer)
     except (Unparseable, Refused):
         return _same_text(reference, answer)
-    return equivalent(gold, pred, rel_tol) or _same_text(reference, answer)
+    if equivalent(gold, pred, rel_tol):
+        return True
+    if isinstance(gold, Scalar) and isinstance(pred, Scalar) and gold.num is not None and pred.num is not None:
+        return False  # two plain numbers that differ: no need to compare texts
+    return _same_text(reference, answer)
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -57,6 +57,7 @@ _TRAILING_TOKENS = (
 )
 _LEADING = re.compile(r"^(?:\s|[:=]|\\quad)+")
 _SPACES = re.compile(r"\s+")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
 _ALIASES = {
     r"\lbrace": r"\{",
     r"\rbrace": r"\}",
@@ -121,24 +122,41 @@ def normalize_answer(text: str) -> str:
         >>> normalize_answer("\\\\$1{,}000.")
         '1000'
     """
+    # Each step runs only when its trigger is present: most answers are short and need few of them.
     text = _SPACES.sub(" ", strip_delimiters(text))
-    text = _LEFT_RIGHT_DOT.sub(" ", text)
-    text = _LEFT_RIGHT.sub("", text)
+    latex = "\\" in text
+    if latex and ("left" in text or "right" in text or "big" in text or "Big" in text or "middle" in text):
+        text = _LEFT_RIGHT.sub("", _LEFT_RIGHT_DOT.sub(" ", text))
     for old, new in _ALIASES.items():
         if old in text:
             text = text.replace(old, new)
-    text = _FRAC_VARIANTS.sub(r"\\frac", text)
-    text = _THOUSANDS.sub("", text)
-    text = _DEGREES.sub(" ", text)
-    text = _CURRENCY.sub(" ", text)
-    text = _UNIT_TAIL.sub("", text)
-    text = _unwrap(_COLOR.sub("", text))
-    text = _SPACES.sub(" ", _SPACING.sub(" ", text)).strip()
-    text = _ANSWER_PREFIX.sub("", text)
-    text = _UNIT_TAIL.sub("", text)
-    text = _PERCENT_WORD.sub("%", text)
+    latex = "\\" in text
+    if latex and "frac" in text:
+        text = _FRAC_VARIANTS.sub(r"\\frac", text)
+    if latex or "{,}" in text:
+        text = _THOUSANDS.sub("", text)
+    if "circ" in text or "°" in text or "degree" in text:
+        text = _DEGREES.sub(" ", text)
+    if "\\$" in text or "euro" in text or "pounds" in text or "€" in text or "£" in text or "¥" in text:
+        text = _CURRENCY.sub(" ", text)
+    alpha = _HAS_LETTER.search(text) is not None
+    if alpha:
+        text = _UNIT_TAIL.sub("", text)
+    if latex:
+        text = _unwrap(_COLOR.sub("", text) if "color" in text else text)
+        text = _SPACING.sub(" ", text)
+    elif "~" in text:
+        text = text.replace("~", " ")
+    text = _SPACES.sub(" ", text).strip()
+    if alpha:
+        if text[:1] in "AaTtFf":
+            text = _ANSWER_PREFIX.sub("", text)
+        text = _UNIT_TAIL.sub("", text)
+    if "%" in text or "percent" in text:
+        text = _PERCENT_WORD.sub("%", text)
     text = strip_trailing(text)
-    text = _LEADING.sub("", text)
+    if text[:1] in " :=\\":
+        text = _LEADING.sub("", text)
     text = _SPACES.sub(" ", text).strip()
     if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
         text = text[1:-1].strip()

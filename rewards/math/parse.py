@@ -155,6 +155,10 @@ def parse_answer(text: str) -> tuple[Answer, str]:
     """
     if len(text) > MAX_RAW_CHARS:
         raise Refused("answer too long")
+    plain = text.strip()
+    number = parse_number(plain) if len(plain) < 40 else None
+    if number is not None:  # the fast path: a plain number needs no normalization
+        return _scalar_from_num(number), plain
     s = normalize_answer(text)
     if not s:
         raise Unparseable("empty answer")
