@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -111,7 +110,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Example:
         >>> main(["--help"])  # doctest: +SKIP
     """
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # workers are single-threaded; fork-safe BLAS
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -23,6 +23,8 @@ Design (why it is built this way):
   inside the worker, which the scorer turns into that item's error.
 * **Locality.** Items are grouped by reference answer so a GRPO group lands on one worker and its gold
   answer is parsed once there.
+* **Scripts** that create a pool must guard their entry point with ``if __name__ == "__main__":``, as
+  with any multiprocessing start method other than fork: the fork server imports the main module.
 * **Backpressure.** ``score`` raises :class:`Saturated` when more than ``max_pending_items`` items would be
   queued or in flight (an idle pool always admits one batch, however large).
 """
@@ -136,9 +138,12 @@ def _sanitize(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- worker
-def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int) -> None:
+def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int, log: tuple[str, bool]) -> None:
     """A worker process: score chunks sent by the dispatcher until told to stop or killed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
+    from app.logs import configure_logging
+
+    configure_logging(*log)
     limit = memory_mb * MiB
     try:
         import resource
@@ -267,6 +272,8 @@ class WorkerPool:
         chunk_items: int = 64,
         scorer: str = "rewards",
         start_timeout_s: float = 120.0,
+        log_level: str = "warning",
+        log_json: bool = True,
     ) -> None:
         self.size = workers
         self.item_timeout_s = item_timeout_s
@@ -276,6 +283,10 @@ class WorkerPool:
         self.scorer = scorer
         self.start_timeout_s = start_timeout_s
         self.stats = PoolStats()
+        self._log = (log_level, log_json)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            # Workers are single-threaded by design; a BLAS thread pool would only eat the memory bound.
+            os.environ.setdefault(var, "1")
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["app.scoring", scorer])
         self._workers: list[_Worker] = []
@@ -395,7 +406,7 @@ class WorkerPool:
         progress = self._ctx.RawArray("d", 3)
         process = self._ctx.Process(
             target=_worker_main,
-            args=(child_conn, progress, self.scorer, self.memory_mb),
+            args=(child_conn, progress, self.scorer, self.memory_mb, self._log),
             name="vrewards-worker",
             daemon=True,
         )

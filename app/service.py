@@ -34,6 +34,8 @@ class Service:
             max_pending_items=settings.max_pending_items,
             chunk_items=settings.chunk_items,
             scorer=scorer,
+            log_level=settings.log_level,
+            log_json=settings.log_json,
         )
         self.batcher = MicroBatcher(
             self.pool, window_s=settings.microbatch_window_ms / 1000, max_items=settings.microbatch_max_items

@@ -7,6 +7,8 @@ request) so each fault is deterministic; one case drives a real slow item throug
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 import time
 from typing import Any
 
@@ -84,22 +86,39 @@ async def test_saturated_gives_503_with_retry_after() -> None:
 
 
 async def test_real_library_item_past_deadline() -> None:
-    """The real scorer with a tiny deadline: a 2 MB English reasoning overruns it, the rest is unaffected."""
-    words = " ".join(["the quick brown fox jumps over the lazy dog"] * 45_000)
+    """The real scorer: an item that takes far longer than the others overruns a deadline set between them.
+
+    The library keeps getting faster, so the deadline is calibrated here: a quarter of the slow item's time
+    in this process, which must still be many times a normal item's.
+    """
+    import rewards
+
+    rng = random.Random(0)
+    vocabulary = [
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9))) for _ in range(5000)
+    ]
+    words = " ".join(rng.choice(vocabulary) for _ in range(600_000))
+    slow = {
+        "completion": f"<think>\n{words}\n</think>\n\\boxed{{4}}",
+        "answer": "4",
+        "lang": "en",
+        "id": "slow",
+    }
     items = [
         {"completion": f"<think>\nfour\n</think>\n\\boxed{{{i}}}", "answer": str(i), "id": str(i)}
         for i in range(8)
     ]
-    items.insert(
-        3,
-        {
-            "completion": f"<think>\n{words}\n</think>\n\\boxed{{4}}",
-            "answer": "4",
-            "lang": "en",
-            "id": "slow",
-        },
-    )
-    async with serve(item_timeout_s=0.1) as client:
+
+    def seconds(it: dict[str, Any]) -> float:
+        start = time.perf_counter()
+        rewards.score_item(rewards.Item(it["completion"], answer=it["answer"], lang=it.get("lang")))
+        return time.perf_counter() - start
+
+    slow_s, normal_s = seconds(slow), max(seconds(it) for it in items)
+    deadline = slow_s / 4
+    assert deadline > 10 * normal_s, (slow_s, normal_s)
+    items.insert(3, slow)
+    async with serve(item_timeout_s=deadline) as client:
         r = await client.post("/score", json={"items": items})
     results = {x["id"]: x for x in r.json()["results"]}
     assert results["slow"]["scores"]["accuracy"] is None, results["slow"]
