@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -79,6 +80,8 @@ def _convert(obj: Any, budget: list[int]) -> Node | None:
         name = obj.name
         return ("sym", name) if isinstance(name, str) and len(name) <= 40 else None
     args: tuple[Any, ...] = obj.args if isinstance(obj, sympy.Basic) else ()
+    if isinstance(obj, sympy.UnevaluatedExpr) and len(args) == 1:
+        return _convert(args[0], budget)
     if isinstance(obj, sympy.Add):
         parts = _convert_all(args, budget)
         return None if parts is None else add(*parts)
@@ -108,6 +111,28 @@ def _convert(obj: Any, budget: list[int]) -> Node | None:
     return None
 
 
+_EXPONENT = re.compile(r"\^\s*(?:\{([^{}]*)\}|(\d+|\S))")
+_SIMPLE_EXPONENT = re.compile(r"-?\d{1,4}|-?[a-zA-Z]|-?\d{1,4}/\d{1,4}|\\frac\{\d{1,4}\}\{\d{1,4}\}")
+_LONG_NUMBER = re.compile(r"\d{7}")
+# constructs sympy evaluates eagerly (binomials, matrix powers, factorials): the primary parser handles them
+_EAGER = ("!", "binom", "choose", "\\begin", "matrix")
+
+
+def _check_fallback(text: str) -> None:
+    """Refuse what sympy could evaluate eagerly into a huge integer (``\\gcd(2^{99999999}, 3)``): only
+    small literal exponents and numbers of at most six digits, no factorials, binomials or matrices reach
+    latex2sympy2_extended."""
+    if len(text) > MAX_SYMPY_CHARS:
+        raise Refused("too long for the LaTeX fallback")
+    check_text(text)
+    if any(token in text for token in _EAGER) or _LONG_NUMBER.search(text):
+        raise Refused("eagerly evaluated construct or long number in the LaTeX fallback")
+    for m in _EXPONENT.finditer(text):
+        exponent = (m.group(1) if m.group(1) is not None else m.group(2)).strip()
+        if exponent and not _SIMPLE_EXPONENT.fullmatch(exponent):
+            raise Refused("exponent too complex for the LaTeX fallback")
+
+
 def parse_with_latex2sympy(text: str) -> Node | None:
     """Parse ``text`` with latex2sympy2_extended and convert it; ``None`` when it cannot be read.
 
@@ -115,9 +140,7 @@ def parse_with_latex2sympy(text: str) -> Node | None:
         >>> parse_with_latex2sympy("\\\\operatorname{lcm}") is None
         True
     """
-    if len(text) > MAX_SYMPY_CHARS:
-        raise Refused("too long for the LaTeX fallback")
-    check_text(text)
+    _check_fallback(text)
     try:
         from latex2sympy2_extended import latex2sympy
         from latex2sympy2_extended.latex2sympy2 import ConversionConfig

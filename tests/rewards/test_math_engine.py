@@ -226,6 +226,13 @@ PATHOLOGICAL = [
     "####" * 100_000,
     "." * 300_000 + "5",
     "x" * 1_000_000,
+    # constructs only the latex2sympy fallback reads, where sympy would evaluate eagerly
+    r"\boxed{\gcd(2^{99999999}, 3)}",
+    r"\boxed{\gcd(2^9999999, 3)}",
+    r"\boxed{\gcd(2^{9999 \cdot 9999}, 3)}",
+    r"\boxed{\gcd(\binom{99999999}{49999999}, 3)}",
+    r"\boxed{\sum_{i=1}^{3} 1000000!}",
+    r"\boxed{\det \begin{pmatrix} 2 & 1 \\ 1 & 2 \end{pmatrix}^{9999}}",
 ]
 
 
@@ -371,6 +378,7 @@ EXACT = [
     (r"\sin^2 x + \cos^2 x", "1", True),
     ("(x+1)^2", "x^2+2x+1", True),
     ("x", "|x|", False),
+    ("6", r"\gcd(12, 18)", True),  # read by the latex2sympy fallback
 ]
 
 
