@@ -17,8 +17,9 @@ Design (why it is built this way):
 * **Deadlines and crashes.** A worker past ``item_timeout_s`` on one item is SIGKILLed and replaced. That
   item is re-run in degraded mode (``rewards.timed_out_result``: accuracy null with outcome ``timeout``,
   format and language still scored) by another worker; the rest of the chunk is re-queued at the front. A
-  worker that dies (segfault, OOM kill) is replaced the same way and its current item gets the item error
-  ``worker_crashed``. Nothing is lost: each batch resolves only once every item has a result.
+  worker that dies (segfault, OOM kill) is replaced the same way; its current item is tried once more alone
+  (the death may have come from outside) and gets the item error ``worker_crashed`` if it kills that worker
+  too. Nothing is lost: each batch resolves only once every item has a result.
 * **Memory** per worker is bounded with ``RLIMIT_AS``; runaway big-integer work becomes a ``MemoryError``
   inside the worker, which the scorer turns into that item's error.
 * **Locality.** Items are grouped by reference answer so a GRPO group lands on one worker and its gold
@@ -218,6 +219,7 @@ class _Batch:
     results: list[ResultTuple | None]
     remaining: int
     attempts: dict[int, int] = field(default_factory=dict)
+    crashed: set[int] = field(default_factory=set)  # items already blamed for one worker death
     cancelled: bool = False
 
 
@@ -595,6 +597,11 @@ class WorkerPool:
                     self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=True))
             elif blame == "timeout":
                 self._resolve(batch, batch_pos, _timeout_fallback(item_id, self.item_timeout_s))
+            elif batch_pos not in batch.crashed:
+                # One more try, alone, in case the worker was killed from outside (OOM killer, operator).
+                batch.crashed.add(batch_pos)
+                with self._lock:
+                    self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=chunk.degraded))
             else:
                 self._resolve(batch, batch_pos, error_result(item_id, "worker_crashed", _CRASH_MESSAGE))
         if requeue:

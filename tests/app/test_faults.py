@@ -7,7 +7,9 @@ request) so each fault is deterministic; one case drives a real slow item throug
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import string
 import time
 from typing import Any
@@ -23,7 +25,7 @@ FAULTS = [
     # (completion, expected error code, expected outcome): the item's own result
     ("sleep:30", None, "timeout"),  # hangs in the full check: degraded re-run gives accuracy null
     ("sleepall:30", "timeout", "timeout"),  # hangs in the degraded re-run too: an error, still answered
-    ("crash", "worker_crashed", None),  # SIGSEGV kills the worker
+    ("crash", "worker_crashed", None),  # SIGSEGV kills the worker, and its replacement on the retry
     ("hog", "out_of_memory", None),  # 8 GiB allocation under RLIMIT_AS
     ("raise", "internal_error", None),
 ]
@@ -68,8 +70,22 @@ async def test_many_faults_in_concurrent_batches_lose_nothing() -> None:
             good = [x for x in results if x["id"] != f"{b}-bad"]
             assert all(x["scores"]["accuracy"] == 1.0 for x in good)
         metrics = (await client.get("/metrics")).text
-        assert 'vrewards_worker_restarts_total{reason="crash"} 3.0' in metrics
+        assert 'vrewards_worker_restarts_total{reason="crash"} 6.0' in metrics  # each crash item tried twice
         assert "vrewards_item_timeouts_total 3.0" in metrics
+
+
+async def test_worker_killed_from_outside_loses_nothing() -> None:
+    """SIGKILL from outside (OOM killer, operator) mid-batch: the item it was on is retried, none is lost."""
+    async with serve(FAKE_SCORER, item_timeout_s=5) as client:
+        pool = client.app.state.service.pool  # type: ignore[attr-defined]
+        items = [{"completion": "sleep:0.05", "answer": "0.05", "id": str(i)} for i in range(40)]
+        task = asyncio.create_task(client.post("/score", json={"items": items}))
+        await asyncio.sleep(0.3)
+        os.kill(pool._workers[0].process.pid, signal.SIGKILL)
+        results = (await task).json()["results"]
+        assert [x["id"] for x in results] == [str(i) for i in range(40)]
+        assert all(x["error"] is None and x["scores"]["accuracy"] == 1.0 for x in results)
+        assert pool.stats.crashes == 1
 
 
 async def test_saturated_gives_503_with_retry_after() -> None:
