@@ -215,16 +215,18 @@ def extract_answer(region: str) -> Extraction:
                 text = _clean(text[spans[0][1] : spans[0][2]])
             return Extraction(text, "answer_tag")
 
-    phrase = _last_phrase(tail)
-    if phrase is not None:
-        return Extraction(phrase, "phrase")
-
     hashes = tail.rfind("####")
-    if hashes >= 0:
-        line = tail[hashes + 4 :].split("\n", 1)[0]
-        text = _clean(line.strip().strip("*"), prose=True)
-        if text is not None:
-            return Extraction(text, "gsm8k")
+    gsm8k = (
+        _clean(tail[hashes + 4 :].split("\n", 1)[0].strip().strip("*"), prose=True) if hashes >= 0 else None
+    )
+    phrase_at = _last_match(_PHRASE, tail)
+    if phrase_at is not None and not (gsm8k is not None and hashes > phrase_at.start()):
+        # a "#### N" line written after the last phrase is the later, explicit final answer
+        phrase = _after_phrase(tail[phrase_at.end() :])
+        if phrase is not None:
+            return Extraction(phrase, "phrase")
+    if gsm8k is not None:
+        return Extraction(gsm8k, "gsm8k")
 
     bold = _last_match(_BOLD, tail)
     if bold is not None:

@@ -44,6 +44,8 @@ EXTRACTION = [
     ("The answer is 42!", "42", "phrase"),
     ("Natalia sold 48 clips.\n#### 72", "72", "gsm8k"),
     ("#### 1,000\n", "1,000", "gsm8k"),
+    ("The answer is: we add them up.\n#### 72", "72", "gsm8k"),
+    ("#### 72\nThe answer is 72.", "72", "phrase"),
     ("so we get **15** in total", "15", "bold"),
     (r"We find $x = 4$ and then $y = 7$", "y = 7", "last_math"),
     (r"hence \(\frac{3}{4}\)", r"\frac{3}{4}", "last_math"),
