@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     idempotency_cache_size: int = Field(
         default=1024, ge=0, description="Responses kept for request_id retries (0: off)."
     )
+    idempotency_cache_mb: int = Field(
+        default=256, ge=0, description="Most MiB of stored responses kept for request_id retries."
+    )
     idempotency_ttl_s: float = Field(
         default=600.0, gt=0, description="How long a response is kept for retries."
     )

@@ -24,21 +24,27 @@ class IdConflict(Exception):
 class _Entry:
     digest: bytes
     expires: float
+    size: int
     future: asyncio.Future[bytes | None]  # None: the first attempt failed; compute again
 
 
 class IdempotencyCache:
     """``await cache.run(key, body, compute)``: compute once per key within the TTL.
 
+    Bounded three ways: entries (``max_size``), age (``ttl_s``) and the bytes of the stored responses
+    (``max_bytes``), the oldest going first.
+
     Example:
-        >>> cache = IdempotencyCache(max_size=1024, ttl_s=600)
+        >>> cache = IdempotencyCache(max_size=1024, ttl_s=600, max_bytes=256 << 20)
         >>> body = await cache.run("score:abc", raw_body, compute)  # doctest: +SKIP
     """
 
-    def __init__(self, max_size: int, ttl_s: float) -> None:
+    def __init__(self, max_size: int, ttl_s: float, max_bytes: int = 256 << 20) -> None:
         self.max_size = max_size
         self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._bytes = 0
         self.hits = 0
 
     def __len__(self) -> int:
@@ -47,9 +53,13 @@ class IdempotencyCache:
     def _expire(self, now: float) -> None:
         while self._entries:
             key, entry = next(iter(self._entries.items()))
-            if entry.expires > now and len(self._entries) <= self.max_size:
+            if entry.expires > now and len(self._entries) <= self.max_size and self._bytes <= self.max_bytes:
                 break
-            self._entries.pop(key)
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key)
+        self._bytes -= entry.size
 
     async def run(self, key: str | None, body: bytes, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """The stored response for ``key``, or ``compute()``'s, stored when it succeeds."""
@@ -70,15 +80,21 @@ class IdempotencyCache:
                 return result
             # the attempt we waited for failed: loop, and become the one that computes
         loop = asyncio.get_running_loop()
-        entry = _Entry(digest=digest, expires=time.monotonic() + self.ttl_s, future=loop.create_future())
+        entry = _Entry(
+            digest=digest, expires=time.monotonic() + self.ttl_s, size=0, future=loop.create_future()
+        )
         self._entries[key] = entry
         self._expire(time.monotonic())
         try:
             value = await compute()
         except BaseException:
             if self._entries.get(key) is entry:
-                del self._entries[key]
+                self._drop(key)
             entry.future.set_result(None)
             raise
         entry.future.set_result(value)
+        if self._entries.get(key) is entry:
+            entry.size = len(value)
+            self._bytes += entry.size
+            self._expire(time.monotonic())
         return value

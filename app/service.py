@@ -40,7 +40,9 @@ class Service:
         self.batcher = MicroBatcher(
             self.pool, window_s=settings.microbatch_window_ms / 1000, max_items=settings.microbatch_max_items
         )
-        self.cache = IdempotencyCache(settings.idempotency_cache_size, settings.idempotency_ttl_s)
+        self.cache = IdempotencyCache(
+            settings.idempotency_cache_size, settings.idempotency_ttl_s, settings.idempotency_cache_mb << 20
+        )
         self.metrics = Metrics()
         self.metrics.attach(self.pool)
 

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from app.service import Service
+
+T = TypeVar("T")
+BIG_BODY = 1 << 20  # bodies larger than this are parsed in a thread, so /health stays responsive
+
+
+async def parse_off_loop(parse: Callable[[bytes], T], body: bytes) -> T:
+    """``parse(body)``, in a worker thread when the body is large (the GIL is shared, but the event loop
+    gets its turn every switch interval instead of waiting for the whole parse)."""
+    if len(body) > BIG_BODY:
+        return await asyncio.to_thread(parse, body)
+    return parse(body)
 
 
 def service_of(request: Request) -> Service:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from app.body import read_body
 from app.chat import split_query
-from app.routes import ERRORS, request_body, service_of
+from app.routes import ERRORS, parse_off_loop, request_body, service_of
 from app.schemas import GetRewardResponse, make_job, parse_get_reward_request, parse_json
 from app.scoring import ItemTuple, ResultTuple
 
@@ -60,7 +60,9 @@ async def get_reward(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     body = await read_body(request, settings.max_body_bytes)
-    req = parse_get_reward_request(parse_json(body), max_items=settings.max_batch_items)
+    req = await parse_off_loop(
+        lambda raw: parse_get_reward_request(parse_json(raw), max_items=settings.max_batch_items), body
+    )
     config = service.reward_config(req.get("rewards"))
     queries = req["query"]
     none: list[None] = [None] * len(queries)

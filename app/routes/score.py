@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.body import read_body
-from app.routes import ERRORS, request_body, service_of
-from app.schemas import ScoreResponse, parse_json, parse_score_request
+from app.routes import ERRORS, parse_off_loop, request_body, service_of
+from app.schemas import ScoreJob, ScoreResponse, parse_json, parse_score_request
 
 router = APIRouter()
 
@@ -25,9 +25,14 @@ async def score(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     body = await read_body(request, settings.max_body_bytes)
-    job = parse_score_request(
-        parse_json(body), max_items=settings.max_batch_items, max_chars=settings.max_completion_chars
-    )
+
+    def parse(raw: bytes) -> ScoreJob:
+        data = parse_json(raw)
+        return parse_score_request(
+            data, max_items=settings.max_batch_items, max_chars=settings.max_completion_chars
+        )
+
+    job = await parse_off_loop(parse, body)
     config = service.reward_config(job.rewards)
     request.state.items = job.size
     request.state.body_request_id = job.request_id

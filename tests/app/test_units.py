@@ -285,6 +285,17 @@ async def test_idempotency_cache_computes_once_and_refuses_conflicts() -> None:
     await cache.run("k", b"other body", compute)  # no conflict once evicted
 
 
+async def test_idempotency_cache_bounds_bytes() -> None:
+    cache = IdempotencyCache(max_size=100, ttl_s=60, max_bytes=25)
+
+    async def ten_bytes() -> bytes:
+        return b"0123456789"
+
+    for key in "abcd":
+        await cache.run(key, b"body", ten_bytes)
+    assert len(cache) == 2  # 20 bytes kept, the oldest dropped
+
+
 async def test_idempotency_failed_attempt_is_not_stored() -> None:
     cache = IdempotencyCache(max_size=8, ttl_s=60)
 
