@@ -7,8 +7,8 @@ time-limit hits, queue depth, live workers) are read from the pool at scrape tim
 
 from __future__ import annotations
 
-from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -86,9 +86,14 @@ class Metrics:
         self.item_errors = Counter(
             "vrewards_item_errors", "Items that could not be scored, by code.", ["code"], registry=r
         )
-        self._components = {
-            name: self.scores.labels(name) for name in ("reward", "accuracy", "format", "language")
-        }
+        # (result tuple index, histogram child) per component; label children cached (labels() takes a lock)
+        self._columns: list[tuple[int, Any]] = [
+            (index, self.scores.labels(name))
+            for index, name in enumerate(("reward", "accuracy", "format", "language"), start=1)
+        ]
+        self._per_route: dict[str, tuple[Any, Any]] = {}
+        self._outcomes: dict[str, Any] = {}
+        self._errors: dict[str, Any] = {}
 
     def attach(self, pool: WorkerPool) -> None:
         """Expose ``pool``'s counters and gauges."""
@@ -100,25 +105,30 @@ class Metrics:
         self.latency.labels(route).observe(seconds)
 
     def observe_results(self, route: str, results: Sequence[ResultTuple]) -> None:
-        """Record the scores, outcomes and errors of a scored batch."""
-        self.items.labels(route).inc(len(results))
-        self.batch_size.labels(route).observe(len(results))
-        columns = ("reward", "accuracy", "format", "language")
-        for index, name in enumerate(columns, start=1):
-            hist = self._components[name]
-            for value in _numbers(r[index] for r in results):
-                hist.observe(value)
-        for outcome, count in Tally(r[5] for r in results if r[5] is not None).items():
-            self.outcomes.labels(str(outcome)[:32]).inc(count)
-        for code, count in Tally(r[6] for r in results if r[6] is not None).items():
-            self.item_errors.labels(str(code)[:32]).inc(count)
+        """Record the scores, outcomes and errors of a scored batch (a few microseconds per item)."""
+        per_route = self._per_route.get(route)
+        if per_route is None:
+            per_route = self._per_route[route] = (self.items.labels(route), self.batch_size.labels(route))
+        per_route[0].inc(len(results))
+        per_route[1].observe(len(results))
+        columns = self._columns
+        for r in results:
+            for index, hist in columns:
+                value = r[index]
+                if value is not None:
+                    hist.observe(value)
+            if r[5] is not None:
+                self._child(self.outcomes, self._outcomes, r[5]).inc()
+            if r[6] is not None:
+                self._child(self.item_errors, self._errors, r[6]).inc()
+
+    @staticmethod
+    def _child(metric: Counter, cache: dict[str, Any], label: str) -> Any:
+        child = cache.get(label)
+        if child is None:
+            child = cache[label] = metric.labels(str(label)[:32])
+        return child
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""
         return generate_latest(self.registry)
-
-
-def _numbers(values: Iterable[object]) -> Iterator[float]:
-    for v in values:
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            yield float(v)
