@@ -1,10 +1,13 @@
 """Mathematical equivalence of two parsed answers: ``equivalent(gold, pred) -> bool``.
 
-Scalars: exact rational arithmetic whenever both sides are rational; a tolerance only where a side was
-written as a decimal (see :func:`_decimal_close`); otherwise numeric evaluation at a precision scaled to the
-literals, at three fixed sample points when symbols occur (polynomial identity testing). Percentages:
-``50%`` matches ``0.5`` and ``50``. Lists and sets compare as multisets, tuples and intervals in order
-(interval ends must agree), matrices entrywise, relations up to a constant factor, ``x = 5`` as ``5``.
+Scalars: exact rational arithmetic whenever both sides are rational (``10^{-20} != 10^{-21}``); a relative
+tolerance (``rel_tol``) only where a side was written as a decimal (see :func:`_decimal_close`); otherwise
+numeric evaluation with mpmath at a precision scaled to the literals, at five fixed sample points when
+symbols occur (polynomial identity testing; the points cover small and large, positive and negative values,
+so ``|x|`` is not ``x``). Percentages: ``50%`` matches ``0.5`` and ``50``; two percentages compare as
+written. Lists and sets compare as multisets, tuples and intervals in order (interval ends must agree),
+matrices entrywise, relations up to a constant factor (``2x+4y-3=0`` is ``y=-x/2+3/4``), ``x = 5`` as ``5``
+(only a lone variable on the left), multiple-choice letters by letter, text by its normalized words.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def equivalent(gold: Answer, pred: Answer, rel_tol: float = 1e-6) -> bool:
     """
     try:
         return _eq(gold, pred, rel_tol)
-    except (Refused, Undefined, ZeroDivisionError, OverflowError, ValueError, RecursionError):
+    except Exception:  # refused, undefined, or mpmath giving up: not shown equivalent, so not equivalent
         return False
 
 

@@ -425,7 +425,7 @@ def _ray(op: str, bound: Answer) -> Seq:
     return Seq("interval", (_NEG_INF, bound), "(", ")" if op == "<" else "]")
 
 
-_SHORT_WORDS = frozenset({"no", "ok", "or", "an", "is", "it", "on", "up", "to", "of", "by", "at", "as", "if"})
+_SHORT_WORDS = frozenset({"no", "ok"})  # two-letter words that are whole answers, not products of symbols
 
 
 def _substitute(node: Node, name: str, value: Node) -> Node:
