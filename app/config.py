@@ -18,7 +18,11 @@ MiB = 1024 * 1024
 
 
 def _default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+    """CPUs this process may run on (its affinity mask, which containers often narrow), else all CPUs."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
