@@ -24,6 +24,7 @@ from rewards.math.evaluate import (
     numeric_value,
     precision_for,
     sample_env,
+    working_precision,
 )
 from rewards.math.expr import Node, div, mul, num, sub, symbols
 from rewards.math.guards import Refused
@@ -209,7 +210,7 @@ def _decimal_close(ga: Fraction, pa: Fraction, tol: float) -> bool:
 def _decimal_vs_constant(a: Node, b: Node, tol: float) -> bool:
     """A decimal against an irrational constant (``1.41421356237`` vs ``\\sqrt{2}``), within ``tol``."""
     dps = precision_for(a, b)
-    with mpmath.workdps(dps):
+    with working_precision(dps):
         va = numeric_value(a, {})
         vb = numeric_value(b, {})
         if mpmath.isinf(va) or mpmath.isinf(vb):
@@ -236,7 +237,7 @@ def _numeric_identity(a: Node, b: Node, names: list[str]) -> bool:
     dps = precision_for(a, b)
     points = len(SAMPLE_POINTS) if names else 1
     agreed = 0
-    with mpmath.workdps(dps):
+    with working_precision(dps):
         for k in range(points):
             env = sample_env(names, k)
             try:
@@ -278,7 +279,7 @@ def _proportional(a: Node, b: Node, allow_negative: bool) -> bool:
     ratio = div(a, b)
     dps = precision_for(a, b)
     values = []
-    with mpmath.workdps(dps):
+    with working_precision(dps):
         for k in range(len(SAMPLE_POINTS)):
             env = sample_env(names, k)
             try:

@@ -8,8 +8,11 @@ beyond :mod:`rewards.math.guards`'s limits instead of running away.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
+import threading
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -17,6 +20,24 @@ import mpmath
 
 from rewards.math.expr import Node
 from rewards.math.guards import MAX_BITS, MAX_DPS, MAX_EXPONENT, MAX_FACTORIAL, MAX_LOG2_MAGNITUDE, Refused
+
+
+# mpmath's working precision is process-global: hold this lock while it is changed and used, so that
+# comparisons running in threads (async trainers, thread pools) never see each other's precision.
+_PRECISION_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def working_precision(dps: int) -> Iterator[None]:
+    """Run the block with mpmath at ``dps`` decimal digits, holding the precision lock.
+
+    Example:
+        >>> with working_precision(50):
+        ...     mpmath.mp.dps
+        50
+    """
+    with _PRECISION_LOCK, mpmath.workdps(dps):
+        yield
 
 
 class Undefined(ArithmeticError):
