@@ -21,7 +21,6 @@ import mpmath
 from rewards.math.expr import Node
 from rewards.math.guards import MAX_BITS, MAX_DPS, MAX_EXPONENT, MAX_FACTORIAL, MAX_LOG2_MAGNITUDE, Refused
 
-
 # mpmath's working precision is process-global: hold this lock while it is changed and used, so that
 # comparisons running in threads (async trainers, thread pools) never see each other's precision.
 _PRECISION_LOCK = threading.RLock()
