@@ -73,7 +73,11 @@ _WARMUP_ITEMS: tuple[ItemTuple, ...] = (
         None,
     ),
     ("<think>\nHalf.\n</think>\n\\boxed{\\frac{2}{4}}", None, "\\frac{1}{2}", "en", "warmup-2", None),
+    # symbolic, so sympy and the LaTeX parser are loaded before the first real item's deadline starts
+    ("<think>\nExpand.\n</think>\n\\boxed{(x+1)^2}", None, "x^2+2x+1", None, "warmup-3", None),
 )
+# Imported once in the fork server, so every worker (and every replacement) starts with them loaded.
+PRELOAD: tuple[str, ...] = ("sympy", "latex2sympy2_extended")
 
 
 class Saturated(Exception):
@@ -290,7 +294,7 @@ class WorkerPool:
             # Workers are single-threaded by design; a BLAS thread pool would only eat the memory bound.
             os.environ.setdefault(var, "1")
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["app.scoring", scorer])
+        self._ctx.set_forkserver_preload(["app.scoring", *PRELOAD, scorer])
         self._workers: list[_Worker] = []
         self._queue: deque[_Chunk] = deque()
         self._lock = threading.Lock()
