@@ -20,7 +20,8 @@ MAX_EXTRACT_CHARS = 20_000
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _BRACE = re.compile(r"\\[{}]|[{}]")
 _PHRASE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)(?:\s+is\s*:?|\s*:|\s*=)|(?:the\s+)?(?:result|solution)\s+is\s*:?",
+    r"(?:final\s+answer|the\s+answer|answer)(?:\s+is\s*:?|\s*:|\s*=)|(?:the\s+)?(?:result|solution)\s+is\s*:?"
+    r"|(?:correct|right|best)\s+(?:option|choice)\s+is\s*:?",
     re.IGNORECASE,
 )
 _GSM8K = re.compile(r"####")

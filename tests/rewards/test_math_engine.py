@@ -42,6 +42,7 @@ EXTRACTION = [
     ("Answer: 3.5", "3.5", "phrase"),
     ("Final Answer:\n$x = 2$", "x = 2", "phrase"),
     ("The answer is 42!", "42", "phrase"),
+    ("So the correct option is (C).", "(C)", "phrase"),
     ("Natalia sold 48 clips.\n#### 72", "72", "gsm8k"),
     ("#### 1,000\n", "1,000", "gsm8k"),
     ("The answer is: we add them up.\n#### 72", "72", "gsm8k"),
