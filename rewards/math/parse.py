@@ -375,6 +375,10 @@ def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
             rhs_node = value.node if isinstance(value, Scalar) else None
             middle = tuple(_parse(p, depth + 1) for p in pieces[1:-1])
             return Assign(lhs, value, rhs_node, middle)
+        rhs = pieces[-1].strip()
+        if len(ops) == 1 and ops[0] == "=" and _LONE_SYMBOL.match(rhs) and rhs not in _NOT_SYMBOL:
+            value = _parse(lhs, depth + 1)  # "4 = x": the same assignment written the other way round
+            return Assign(rhs, value, value.node if isinstance(value, Scalar) else None)
         if len(ops) == 1 and ops[0] == "=":
             return Relation("=", _expression(lhs), _expression(pieces[1]))
         raise Unparseable("chained equation")

@@ -382,6 +382,14 @@ EXACT = [
     ("(x+1)^2", "x^2+2x+1", True),
     ("x", "|x|", False),
     ("6", r"\gcd(12, 18)", True),  # read by the latex2sympy fallback
+    ("4", "4 = x", True),
+    ("4", "5 = 4", False),
+    ("4", "x = 3 = 4", False),
+    ("y = 2x + 1", "y - 2x = 1", True),
+    ("y = 2x + 1", "2y = 4x + 2", True),
+    ("y = 2x + 1", "y = 2x - 1", False),
+    ("x < 1", "-x > -1", True),
+    ("x < 1", "x > -1", False),
 ]
 
 
