@@ -404,6 +404,8 @@ class WorkerPool:
 
     # -- dispatcher thread ----------------------------------------------------------------------------
     def _wake(self) -> None:
+        if self._wake_w < 0:  # closed: never write to a descriptor number the process may have reused
+            return
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
 
@@ -631,7 +633,9 @@ class WorkerPool:
         for batch in batches:
             with contextlib.suppress(RuntimeError):  # the loop may be closed already
                 batch.loop.call_soon_threadsafe(_set_closed, batch.future)
-        for fd in (self._wake_r, self._wake_w):
+        wake_r, wake_w = self._wake_r, self._wake_w
+        self._wake_r = self._wake_w = -1
+        for fd in (wake_r, wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
