@@ -85,7 +85,8 @@ class Settings(BaseSettings):
 
     # -- auth
     api_token: SecretStr | None = Field(
-        default=None, description="Bearer token required on every route but /health."
+        default=None,
+        description="Bearer token required on /score, /get_reward and /metrics (/health, /docs, /openapi.json stay open).",
     )
     metrics_public: bool = Field(default=False, description="Serve /metrics without the token.")
 
