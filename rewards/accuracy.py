@@ -29,7 +29,11 @@ MAX_DISTINCT_BOXES = 8
 _UNPARSEABLE_SCORES: dict[str, float | None] = {"null": None, "zero": 0.0, "one": 1.0}
 
 
-@lru_cache(maxsize=GOLD_CACHE_SIZE)
+# Texts longer than this are judged without caching, so the caches' memory stays bounded (about
+# 65536 x 2 x 2 kB at most) whatever the requests hold.
+MAX_CACHED_CHARS = 2000
+
+
 def parse_gold(reference: str) -> Answer | None:
     """The parsed reference, or ``None`` when it cannot be parsed (cached per distinct reference).
 
@@ -41,10 +45,19 @@ def parse_gold(reference: str) -> Answer | None:
         >>> parse_gold("\\\\frac{1}{2}") is not None
         True
     """
+    if len(reference) > MAX_CACHED_CHARS:
+        return _parse_gold(reference)
+    return _parse_gold_cached(reference)
+
+
+def _parse_gold(reference: str) -> Answer | None:
     try:
         return _parse(reference)
     except (Unparseable, Refused):
         return None
+
+
+_parse_gold_cached = lru_cache(maxsize=GOLD_CACHE_SIZE)(_parse_gold)
 
 
 def _strip_box(text: str) -> str:
@@ -65,7 +78,6 @@ def _parse(text: str) -> Answer:
     return answer
 
 
-@lru_cache(maxsize=JUDGE_CACHE_SIZE)
 def judge(reference: str, answer: str, rel_tol: float = 1e-6) -> bool:
     """True when ``answer`` is equivalent to ``reference`` (cached per distinct pair).
 
@@ -76,6 +88,12 @@ def judge(reference: str, answer: str, rel_tol: float = 1e-6) -> bool:
         >>> judge("\\\\frac{1}{2}", "0.5")
         True
     """
+    if len(reference) > MAX_CACHED_CHARS or len(answer) > MAX_CACHED_CHARS:
+        return _judge(reference, answer, rel_tol)
+    return _judge_cached(reference, answer, rel_tol)
+
+
+def _judge(reference: str, answer: str, rel_tol: float) -> bool:
     gold = parse_gold(reference)
     if gold is None:
         return False
@@ -85,9 +103,17 @@ def judge(reference: str, answer: str, rel_tol: float = 1e-6) -> bool:
         return _same_text(reference, answer)
     if equivalent(gold, pred, rel_tol):
         return True
-    if isinstance(gold, Scalar) and isinstance(pred, Scalar) and gold.num is not None and pred.num is not None:
+    if (
+        isinstance(gold, Scalar)
+        and isinstance(pred, Scalar)
+        and gold.num is not None
+        and pred.num is not None
+    ):
         return False  # two plain numbers that differ: no need to compare texts
     return _same_text(reference, answer)
+
+
+_judge_cached = lru_cache(maxsize=JUDGE_CACHE_SIZE)(_judge)
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -107,16 +133,35 @@ def warm_up() -> None:
     """
     from rewards.math.sympy_bridge import parse_with_latex2sympy
 
-    parse_with_latex2sympy(r"\\int_0^1 x\\,dx")
-    score_accuracy(r"\\boxed{\\frac{\\sqrt{2}}{2}}", r"\\frac{1}{\\sqrt{2}}", AccuracyConfig())
+    parse_with_latex2sympy(r"\int_0^1 x\,dx")
+    score_accuracy(r"\boxed{\frac{\sqrt{2}}{2}}", r"\frac{1}{\sqrt{2}}", AccuracyConfig())
     clear_caches()
 
 
 def clear_caches() -> None:
     """Empty the gold and judgement caches (benchmarks measure cold caches with this)."""
-    parse_gold.cache_clear()
-    judge.cache_clear()
+    _parse_gold_cached.cache_clear()
+    _judge_cached.cache_clear()
     _agree.cache_clear()
+
+
+def cache_stats() -> dict[str, dict[str, int]]:
+    """Hits, misses and sizes of the gold and judgement caches (for metrics and tests).
+
+    Example:
+        >>> sorted(cache_stats())
+        ['gold', 'judge']
+    """
+    out = {}
+    for name, cached in (("gold", _parse_gold_cached), ("judge", _judge_cached)):
+        info = cached.cache_info()
+        out[name] = {
+            "hits": info.hits,
+            "misses": info.misses,
+            "size": info.currsize,
+            "max_size": info.maxsize or 0,
+        }
+    return out
 
 
 @lru_cache(maxsize=JUDGE_CACHE_SIZE)

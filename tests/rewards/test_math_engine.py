@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rewards.accuracy import clear_caches, judge, parse_gold, score_accuracy
+from rewards.accuracy import cache_stats, clear_caches, judge, parse_gold, score_accuracy
 from rewards.config import AccuracyConfig
 from rewards.math.extract import extract_answer, find_boxed
 from rewards.math.guards import Refused, check_text, nesting_depth, power_depth
@@ -358,11 +358,17 @@ def test_caches_parse_gold_once_and_judge_pairs_once() -> None:
     for _ in range(5):
         score_accuracy(r"\boxed{\frac{1}{2}}", "0.5", CONFIG)
         score_accuracy(r"\boxed{0.25}", "0.5", CONFIG)
-    gold_info = parse_gold.cache_info()
-    judge_info = judge.cache_info()
-    assert gold_info.misses == 1
-    assert judge_info.misses == 2
-    assert judge_info.hits == 8
+    stats = cache_stats()
+    assert stats["gold"]["misses"] == 1
+    assert stats["judge"]["misses"] == 2
+    assert stats["judge"]["hits"] == 8
+
+
+def test_long_texts_bypass_the_caches() -> None:
+    clear_caches()
+    score_accuracy("\\boxed{" + "1+" * 1100 + "1}", "1", CONFIG)
+    score_accuracy("<answer>" + "2" * 2500 + "</answer>", "1", CONFIG)
+    assert cache_stats()["judge"]["size"] == 0
 
 
 # Exact arithmetic where both sides are exact (Math-Verify's 6-digit rounding accepts these).
