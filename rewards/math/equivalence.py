@@ -12,6 +12,7 @@ matrices entrywise, relations up to a constant factor (``2x+4y-3=0`` is ``y=-x/2
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 from typing import Any
 
@@ -125,15 +126,30 @@ def _ordered_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> boo
     return len(a) == len(b) and all(_eq(x, y, tol) for x, y in zip(a, b, strict=True))
 
 
+# Most pairwise element comparisons one unordered comparison may make (identical elements cancel first).
+MAX_PAIR_CHECKS = 600
+
+
 def _multiset_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:
     """Unordered comparison; duplicates on either side are collapsed (a set of solutions)."""
     a_u = _dedupe(a, tol)
     b_u = _dedupe(b, tol)
     if len(a_u) != len(b_u):
         return False
-    remaining = list(b_u)
+    counts = Counter(b_u)
+    a_rest = []
     for x in a_u:
+        if counts[x] > 0:
+            counts[x] -= 1
+        else:
+            a_rest.append(x)
+    remaining = list(counts.elements())
+    budget = MAX_PAIR_CHECKS
+    for x in a_rest:
         for k, y in enumerate(remaining):
+            budget -= 1
+            if budget < 0:
+                return False  # too many elements that differ in writing to match them all
             if _eq(x, y, tol):
                 del remaining[k]
                 break
@@ -143,14 +159,14 @@ def _multiset_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bo
 
 
 def _dedupe(items: tuple[Answer, ...], tol: float) -> list[Answer]:
-    out: list[Answer] = []
-    for x in items:
-        if x in out:
-            continue
-        if len(items) <= 12 and any(_eq(x, y, tol) for y in out):
-            continue
-        out.append(x)
-    return out
+    out = list(dict.fromkeys(items))  # identical elements first, by hash
+    if len(out) > 12:
+        return out
+    kept: list[Answer] = []
+    for x in out:
+        if not any(_eq(x, y, tol) for y in kept):
+            kept.append(x)
+    return kept
 
 
 def _as_relation(a: Answer) -> Relation:

@@ -262,6 +262,18 @@ def test_pathological_references_return(gold: str) -> None:
     assert (score is None) == (details["outcome"] == "gold_unparseable")
 
 
+@pytest.mark.timeout(20)
+def test_long_unordered_lists_are_bounded() -> None:
+    gold = ", ".join(f"x^{{2}}+{i}x" for i in range(100))
+    same_order_rewritten = ", ".join(f"x({i}+x)" for i in range(100))
+    reversed_as_written = ", ".join(f"x^{{2}}+{i}x" for i in reversed(range(100)))
+    assert score_accuracy(f"\\boxed{{{reversed_as_written}}}", gold, CONFIG)[0] == 1.0
+    assert score_accuracy(f"\\boxed{{{same_order_rewritten}}}", gold, CONFIG)[0] == 1.0
+    # a hundred elements that all differ in writing and come reversed exceed the comparison budget: 0, quickly
+    rewritten_reversed = ", ".join(f"x({i}+x)" for i in reversed(range(100)))
+    assert score_accuracy(f"\\boxed{{{rewritten_reversed}}}", gold, CONFIG)[0] == 0.0
+
+
 REFUSED_GOLDS = [r"2^{2^{2^{2^{2^{2}}}}}", "{" * 40 + "1" + "}" * 40, "x" * 5000, r"\frac{1}{0}", r"\int_0^1"]
 
 
