@@ -1,10 +1,11 @@
 """Find the final answer in an answer region (API.md, "Final answer").
 
 Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``), else the last ``<answer>`` tag,
-else a phrase such as "final answer is", else GSM8K's ``#### N``, else markdown bold, else the last math
-span or number, whichever ends later. Boxes are found anywhere in the region (every one of them counts for
-the ambiguity rule); the other methods look only at the region's tail, where a final answer can be. Every
-scan is linear: ``str.find``/``rfind`` loops and regexes without nested quantifiers.
+else a phrase such as "final answer is" (unless a GSM8K ``#### N`` line comes after it), else ``#### N``,
+else markdown bold, else the last math span or number, whichever ends later (LaTeX written without
+delimiters on the last line counts as math). Boxes are found anywhere in the region (every one of them
+counts for the ambiguity rule); the other methods look only at the region's tail, where a final answer can
+be. Every scan is linear: ``str.find``/``rfind`` loops and regexes without nested quantifiers.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ _PHRASE = re.compile(
     r"|(?:correct|right|best)\s+(?:option|choice)\s+is\s*:?",
     re.IGNORECASE,
 )
-_GSM8K = re.compile(r"####")
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
 _NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?")
