@@ -276,7 +276,7 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="the whole R1 path on CPU with a tiny model (minutes)")
     demo.add_argument("--run-dir", required=True, type=Path)
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--threads", type=int, default=2)
+    demo.add_argument("--threads", type=int, default=1, help="torch threads (1 leaves a core to the service)")
     demo.add_argument("--quick", action="store_true", help="a seconds-long smoke run (figures meaningless)")
     demo.add_argument("--reward-url", action="append", help="use a running service instead of starting one")
     demo.set_defaults(func=_cmd_demo)

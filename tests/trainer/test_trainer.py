@@ -18,8 +18,18 @@ from trainer_client.grpo.rollout import Rollout, token_logps
 from trainer_client.grpo.sft import lr_lambda
 from trainer_client.grpo.trainer import policy_update, train
 
-TIMING = ("generate_s", "logp_s", "score_wait_s", "train_s", "step_s", "tokens_per_s", "reward_wait_fraction",
-          "reward_latency_p50", "reward_latency_p99", "eval_s")
+TIMING = (
+    "generate_s",
+    "logp_s",
+    "score_wait_s",
+    "train_s",
+    "step_s",
+    "tokens_per_s",
+    "reward_wait_fraction",
+    "reward_latency_p50",
+    "reward_latency_p99",
+    "eval_s",
+)
 
 
 def _rollout(completions: list[str]) -> tuple[Any, Any, Rollout]:
@@ -31,8 +41,14 @@ def _rollout(completions: list[str]) -> tuple[Any, Any, Rollout]:
     ids = torch.tensor([e + [tok.pad_token_id] * (width - len(e)) for e in enc])
     mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in enc])
     n = len(completions)
-    rollout = Rollout(prompt["input_ids"].repeat(n, 1), prompt["attention_mask"].repeat(n, 1), ids, mask,
-                      torch.zeros(n, dtype=torch.bool), completions)
+    rollout = Rollout(
+        prompt["input_ids"].repeat(n, 1),
+        prompt["attention_mask"].repeat(n, 1),
+        ids,
+        mask,
+        torch.zeros(n, dtype=torch.bool),
+        completions,
+    )
     return model, tok, rollout
 
 
@@ -47,7 +63,9 @@ def _update(cfg: GRPOConfig, model: Any, r: Rollout, rewards: list[float]) -> di
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     loss_mask = r.completion_mask * valid.reshape(-1, 1)
-    return policy_update(cfg, model, opt, sched, r, adv.reshape(-1), loss_mask, None, None, torch.device("cpu"))
+    return policy_update(
+        cfg, model, opt, sched, r, adv.reshape(-1), loss_mask, None, None, torch.device("cpu")
+    )
 
 
 # --- one step moves probability towards the rewarded completion, in every aggregation mode
@@ -75,13 +93,18 @@ def test_null_reward_is_masked_not_zero(tmp_path: Path) -> None:
     _update(cfg, zero_model, r3, [1.0, 0.0, 0.0])
     for a, b in zip(masked_model.parameters(), dropped_model.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)  # the null item changed nothing: as if it were absent
-    assert any(not torch.allclose(a, b, atol=1e-6) for a, b in zip(masked_model.parameters(), zero_model.parameters(), strict=True))
+    assert any(
+        not torch.allclose(a, b, atol=1e-6)
+        for a, b in zip(masked_model.parameters(), zero_model.parameters(), strict=True)
+    )
 
 
 class NullEveryOther(FakeRewardClient):
     """Answers null rewards for the odd items (as the service does when accuracy cannot be judged)."""
 
-    async def score(self, items: list[dict[str, Any]], rewards: Any = None, request_id: Any = None) -> list[dict[str, Any]]:
+    async def score(
+        self, items: list[dict[str, Any]], rewards: Any = None, request_id: Any = None
+    ) -> list[dict[str, Any]]:
         out = [fake_score(item, {"accuracy": 1.0, "format": 0.5}) for item in items]
         for res in out[1::2]:
             res.update(reward=None, scores={"accuracy": None, "format": 1.0, "language": None})
@@ -112,10 +135,29 @@ def test_metrics_file_and_table(tmp_path: Path) -> None:
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [0, 1, 2]
     assert "eval_accuracy" in rows[0] and "eval_accuracy" in rows[2]
-    required = ["reward_mean", "reward_std", "accuracy_mean", "format_mean", "language_mean", "kl", "clip_fraction",
-                "entropy", "completion_len_mean", "accuracy_std", "frac_reward_zero_std", "clip_ratio_low",
-                "clip_ratio_high", "reward_latency_p50", "reward_latency_p99", "reward_masked_frac", "tokens_per_s",
-                "generate_s", "score_wait_s", "train_s", "reward_wait_fraction"]
+    required = [
+        "reward_mean",
+        "reward_std",
+        "accuracy_mean",
+        "format_mean",
+        "language_mean",
+        "kl",
+        "clip_fraction",
+        "entropy",
+        "completion_len_mean",
+        "accuracy_std",
+        "frac_reward_zero_std",
+        "clip_ratio_low",
+        "clip_ratio_high",
+        "reward_latency_p50",
+        "reward_latency_p99",
+        "reward_masked_frac",
+        "tokens_per_s",
+        "generate_s",
+        "score_wait_s",
+        "train_s",
+        "reward_wait_fraction",
+    ]
     assert [k for k in required if k not in rows[2]] == []
     table = [json.loads(x) for x in (tmp_path / "completions" / "step_000002.jsonl").read_text().splitlines()]
     assert len(table) == 8
@@ -127,9 +169,19 @@ def test_metrics_file_and_table(tmp_path: Path) -> None:
 class ConstantAccuracy(FakeRewardClient):
     """Accuracy 0 for every item, but a format reward that varies: only raw accuracy must decide."""
 
-    async def score(self, items: list[dict[str, Any]], rewards: Any = None, request_id: Any = None) -> list[dict[str, Any]]:
-        return [{"id": it["id"], "reward": 0.5 * (i % 2), "scores": {"accuracy": 0.0, "format": float(i % 2)},
-                 "details": {}, "error": None} for i, it in enumerate(items)]
+    async def score(
+        self, items: list[dict[str, Any]], rewards: Any = None, request_id: Any = None
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": it["id"],
+                "reward": 0.5 * (i % 2),
+                "scores": {"accuracy": 0.0, "format": float(i % 2)},
+                "details": {},
+                "error": None,
+            }
+            for i, it in enumerate(items)
+        ]
 
 
 def test_dynamic_sampling_uses_raw_accuracy(tmp_path: Path) -> None:
@@ -144,7 +196,9 @@ def test_resume_is_exact(tmp_path: Path) -> None:
         return FakeRewardClient(digit_bonus=True)
 
     def cfg(where: str) -> GRPOConfig:
-        return tiny_config(tmp_path / where, steps=3, beta=0.05, mu=2, warmup_steps=2, eval_every=2, task_eval_size=2)
+        return tiny_config(
+            tmp_path / where, steps=3, beta=0.05, mu=2, warmup_steps=2, eval_every=2, task_eval_size=2
+        )
 
     straight = train(cfg("a"), client_factory=client)
     assert straight[-1]["reward_std"] > 0 and straight[-1]["grad_norm"] > 0  # a real update happened
@@ -171,7 +225,9 @@ def test_warmup_cosine(step: int, expected: float) -> None:
     assert lr_lambda(step, warmup=4, total=14, min_ratio=0.1) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("key", "value"), [("advantage_scaling", "median"), ("num_generations", 1), ("beta", -1.0)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("advantage_scaling", "median"), ("num_generations", 1), ("beta", -1.0)]
+)
 def test_config_rejects_bad_values(key: str, value: Any) -> None:
     with pytest.raises(ValueError):
         GRPOConfig.from_dict({key: value})

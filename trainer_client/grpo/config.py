@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+AdvantageScaling = Literal["group", "batch", "none"]
+KLEstimator = Literal["k1", "k2", "k3"]
+LossAggregation = Literal["sequence", "token", "constant"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "advantage_scaling": ("group", "batch", "none"),
@@ -62,14 +66,14 @@ class GRPOConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
-    advantage_scaling: str = "group"  # group (GRPO), batch, none (Dr. GRPO)
+    advantage_scaling: AdvantageScaling = "group"  # group (GRPO), batch, none (Dr. GRPO)
     advantage_eps: float = 1e-4
     eps_low: float = 0.2
     eps_high: float = 0.28  # DAPO's clip-higher; equal to eps_low for PPO's symmetric clip
     beta: float = 0.0  # KL coefficient; 0 loads no reference model
-    kl_estimator: str = "k3"
+    kl_estimator: KLEstimator = "k3"
     mu: int = 1  # policy updates per rollout batch
-    loss_aggregation: str = "token"  # sequence (GRPO), token (DAPO), constant (Dr. GRPO)
+    loss_aggregation: LossAggregation = "token"  # sequence (GRPO), token (DAPO), constant (Dr. GRPO)
     loss_constant: float | None = None  # the constant of "constant"; None means max_completion_len
     dynamic_sampling: bool = False  # drop groups whose raw accuracy is all equal, refilling the batch
     dynamic_sampling_max_rounds: int = 3

@@ -2,7 +2,9 @@
 
 The built-in task is arithmetic and word problems in several languages with exact integer answers,
 deterministic by seed, with disjoint train and held-out eval splits. Each generated problem also carries a
-short worked solution (column addition/subtraction), which the cold-start SFT set is made of.
+short worked solution (column addition/subtraction) and a one-line shortcut (``45+28=73``); the cold-start
+SFT set mixes the two, as real cold-start data mixes careful and sloppy reasoning, and RL has to find out
+which one earns the reward.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Prompt:
     answer: str | None
     lang: str | None = None
     solution: str | None = None  # worked reasoning (built-in task only), for cold-start SFT
+    shortcut: str | None = None  # the same answer written in one go, e.g. "45+28=73" (built-in task only)
 
 
 def column_solution(a: int, b: int, op: str) -> str:
@@ -125,7 +128,12 @@ def _render(key: tuple[Any, ...], index: int, prefix: str) -> Prompt:
     text = template.format(a=a, b=b, op=_OP_SIGN[op])
     value = a + b if op == "+" else a - b if op == "-" else a * b
     return Prompt(
-        id=f"{prefix}{index}", prompt=text, answer=str(value), lang=lang, solution=column_solution(a, b, op)
+        id=f"{prefix}{index}",
+        prompt=text,
+        answer=str(value),
+        lang=lang,
+        solution=column_solution(a, b, op),
+        shortcut=f"{a}{_OP_SIGN[op]}{b}={value}",
     )
 
 

@@ -1,11 +1,15 @@
 """``vrewards demo --run-dir DIR``: DeepSeek-R1's path end to end on a CPU, in minutes, with no download.
 
 1. The reward service is started on loopback (``vrewards serve`` as a subprocess).
-2. A tiny Llama with a character-level tokenizer is built from a config, and a short cold-start SFT teaches it
-   the R1 format (reasoning in ``<think>``, answer in ``\\boxed{}``) on worked two-digit additions written in
-   five languages, stopping while its accuracy is still partial.
+2. A tiny Llama (about 0.8M parameters) with a character-level tokenizer is built from a config, and a
+   cold-start SFT teaches it the R1 format (reasoning in ``<think>``, answer in ``\\boxed{}``) on two-digit
+   additions asked in five languages. Half of the cold-start solutions work column by column
+   (``5+8=13 4+2+1=7``), half jump to the sum in one line (``45+28=73``): both correct, as careful and sloppy
+   reasoning are mixed in real cold-start data, but the tiny model only executes the careful one reliably.
+   After SFT its greedy accuracy is partial (about 0.5).
 3. GRPO then trains it on fresh prompts with the service's rewards (accuracy + format + language), evaluating
-   greedy accuracy on held-out prompts every few steps.
+   greedy accuracy on held-out prompts every few steps. Nothing tells it which habit to keep but the
+   reward: the rise in ``eval_accuracy`` is RL learning to reason step by step.
 4. ``DIR/metrics.jsonl``, ``DIR/curves.png``, ``DIR/eval_accuracy.png`` and ``DIR/summary.json`` are written.
 
 Same seed, same curve: seeds are fixed, kernels deterministic and the service is deterministic.
@@ -21,17 +25,19 @@ from typing import Any
 
 TINY = {"hidden": 128, "layers": 4, "heads": 4, "intermediate": 384}
 SFT_SETTINGS: dict[str, Any] = {
-    "steps": 300,
+    "steps": 600,
     "batch_size": 32,
     "lr": 2e-3,
     "warmup_steps": 10,
     "task_kind": "arithmetic",
+    "task_shortcut_fraction": 0.5,
 }
 GRPO_SETTINGS: dict[str, Any] = {
     "steps": 60,
-    "prompts_per_step": 8,
+    "prompts_per_step": 16,
     "num_generations": 8,
-    "lr": 5e-4,
+    "generation_chunk": 4,
+    "lr": 1e-4,
     "warmup_steps": 0,
     "max_completion_len": 32,
     "eval_every": 10,
@@ -56,7 +62,7 @@ def run_demo(
     *,
     seed: int = 0,
     quick: bool = False,
-    threads: int | None = 2,
+    threads: int | None = 1,
     reward_urls: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the demo; return its summary (also written to ``run_dir/summary.json``).

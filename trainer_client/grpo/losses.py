@@ -6,13 +6,9 @@ tensors are ``[num_sequences, completion_len]`` with a 0/1 ``mask`` over the rea
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-AdvantageScaling = Literal["group", "batch", "none"]
-KLEstimator = Literal["k1", "k2", "k3"]
-LossAggregation = Literal["sequence", "token", "constant"]
+from trainer_client.grpo.config import AdvantageScaling, KLEstimator, LossAggregation
 
 
 def nan_group_stats(rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

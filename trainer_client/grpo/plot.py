@@ -67,7 +67,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-        if len(keys) > 1:
+        if len(keys) > 1 and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(PANELS) :]:
         ax.axis("off")

@@ -224,7 +224,7 @@ def http_client_factory(
     def make() -> ScoreClient:
         from trainer_client.client import AsyncRewardClient
 
-        return AsyncRewardClient(  # type: ignore[return-value]
+        return AsyncRewardClient(
             base_url=list(urls) if len(urls) > 1 else urls[0],
             timeout=timeout_s,
             max_retries=max_retries,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -97,8 +98,8 @@ def generate(
         max_length=max_prompt_len,
         add_special_tokens=False,
     ).to(device)
-    eos = int(tokenizer.eos_token_id)  # type: ignore[arg-type]
-    pad = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else eos  # type: ignore[arg-type]
+    eos = int(tokenizer.eos_token_id)
+    pad = int(tokenizer.pad_token_id) if tokenizer.pad_token_id is not None else eos
     gen_kwargs: dict[str, object] = {
         "max_new_tokens": max_new_tokens,
         "do_sample": do_sample,
@@ -111,7 +112,7 @@ def generate(
     was_training = model.training
     model.eval()
     with autocast(device, bf16):
-        out = model.generate(
+        out = cast(Any, model).generate(
             input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], generation_config=config
         )
     model.train(was_training)

@@ -58,6 +58,7 @@ class SFTConfig:
     task_ops: list[str] = field(default_factory=lambda: ["+"])
     task_kind: str = "mixed"
     task_langs: list[str] = field(default_factory=lambda: ["en", "fr", "de", "es", "zh"])
+    task_shortcut_fraction: float = 0.0  # share of cold-start rows reasoning in one line (see task_sft_rows)
     log_every: int = 10
 
 
@@ -72,23 +73,34 @@ def solution_response(solution: str, answer: str, *, prefill_think: bool) -> str
     return body if prefill_think else THINK_PREFILL + body
 
 
-def task_sft_rows(prompts: list[Prompt], *, prefill_think: bool) -> list[dict[str, Any]]:
+def task_sft_rows(
+    prompts: list[Prompt], *, prefill_think: bool, shortcut_fraction: float = 0.0, seed: int = 0
+) -> list[dict[str, Any]]:
     """Cold-start rows (prompt, response, answer, lang) from the built-in task's worked solutions.
+
+    A ``shortcut_fraction`` of the rows (drawn by ``seed``) reason in one line (``45+28=73``) instead of
+    column by column: both are correct, but a small model copies the shortcut far less reliably, so the
+    reward can tell the two habits apart.
 
     Example:
         >>> rows = task_sft_rows(builtin_task(train_size=1, eval_size=0)[0], prefill_think=True)
         >>> rows[0]["response"].endswith("}")
         True
     """
-    return [
-        {
-            "prompt": p.prompt,
-            "response": solution_response(p.solution or "", p.answer or "", prefill_think=prefill_think),
-            "answer": p.answer,
-            "lang": p.lang,
-        }
-        for p in prompts
-    ]
+    rng = random.Random(f"shortcut-{seed}")
+    rows = []
+    for p in prompts:
+        short = p.shortcut is not None and rng.random() < shortcut_fraction
+        reasoning = (p.shortcut if short else p.solution) or ""
+        rows.append(
+            {
+                "prompt": p.prompt,
+                "response": solution_response(reasoning, p.answer or "", prefill_think=prefill_think),
+                "answer": p.answer,
+                "lang": p.lang,
+            }
+        )
+    return rows
 
 
 def write_jsonl(rows: list[dict[str, Any]], path: str | Path) -> None:
@@ -156,7 +168,12 @@ def load_sft_rows(cfg: SFTConfig) -> list[dict[str, Any]]:
             ops=cfg.task_ops,
             kind=cfg.task_kind,
         )
-        return task_sft_rows(train, prefill_think=cfg.prefill_think)
+        return task_sft_rows(
+            train,
+            prefill_think=cfg.prefill_think,
+            shortcut_fraction=cfg.task_shortcut_fraction,
+            seed=cfg.seed,
+        )
     rows = []
     with Path(cfg.data).open(encoding="utf-8") as fh:
         for i, line in enumerate(fh):
@@ -212,7 +229,7 @@ def run_sft(
     order: list[int] = []
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pad_id = int(tokenizer.pad_token_id)  # type: ignore[arg-type]
+    pad_id = int(tokenizer.pad_token_id)
     model.train()
     t0 = time.perf_counter()
     with (out / "sft_metrics.jsonl").open("w", encoding="utf-8") as log:

@@ -448,7 +448,7 @@ def policy_update(
                 per_token,
                 m,
                 cfg.loss_aggregation,
-                constant=constant,  # type: ignore[arg-type]
+                constant=constant,
                 num_sequences=num_sequences,
                 num_tokens=num_tokens,
             )
@@ -643,14 +643,17 @@ def write_table(path: Path, batch: dict[str, Any]) -> None:
 def load_splits(cfg: GRPOConfig) -> tuple[list[Prompt], list[Prompt]]:
     """Train and held-out prompts: the configured files, or the built-in task."""
     if cfg.data:
-        cols = {
-            "prompt_column": cfg.prompt_column,
-            "answer_column": cfg.answer_column,
-            "lang_column": cfg.lang_column,
-        }
-        train = load_prompts(cfg.data, **cols)
-        held = load_prompts(cfg.eval_data, **cols) if cfg.eval_data else []
-        return train, held
+        files = [cfg.data] + ([cfg.eval_data] if cfg.eval_data else [])
+        train, *held = [
+            load_prompts(
+                f,
+                prompt_column=cfg.prompt_column,
+                answer_column=cfg.answer_column,
+                lang_column=cfg.lang_column,
+            )
+            for f in files
+        ]
+        return train, held[0] if held else []
     return builtin_task(
         train_size=cfg.task_train_size,
         eval_size=cfg.task_eval_size,
