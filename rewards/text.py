@@ -73,7 +73,10 @@ _CODE_PUNCT_LINE = re.compile(
 # least one digit or operator ("x^2", "3x", "f'(x)", "=", "(x+3)"). Removed before _JUNK so that the lone
 # variables of "x^2 + 3x = 0" do not survive as words; words such as "x-axis" or "l'équation" stay.
 _MATH_TOKEN = re.compile(
-    r"(?<!\S)(?=\S*[0-9=+^_*/<>|()\[\]{}\\-])(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])+(?!\S)"
+    # The first lookahead is a cheap necessary condition that rejects ordinary words at their first two
+    # characters, before the token-long scan of the second (a third of the cleaning time on prose).
+    r"(?<!\S)(?=[^\sA-Za-z]|[A-Za-z](?![A-Za-z]))(?=\S*[0-9=+^_*/<>|()\[\]{}\\-])"
+    r"(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])+(?!\S)"
 )
 # Digits, underscores and symbols become a space; so do line breaks other than "\n" (fastText splits on
 # some and reads others as characters). Kept: letters, marks, "\n", spaces, sentence ends, apostrophes.
