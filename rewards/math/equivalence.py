@@ -117,8 +117,11 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
         else:
             return False
         return ends_ok and _ordered_eq(g.items, p.items, tol)
+    if g.kind == "list" and p.kind in _PAIR_KINDS:
+        # the reference lists solutions in no order; brackets around the prediction only group them
+        return _multiset_eq(g.items, p.items, tol)
     if kinds <= _PAIR_KINDS | {"list"}:
-        return _ordered_eq(g.items, p.items, tol)
+        return _ordered_eq(g.items, p.items, tol)  # an ordered reference keeps its order
     return False
 
 

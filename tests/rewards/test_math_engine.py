@@ -412,6 +412,9 @@ EXACT = [
     ("y = 2x + 1", "y = 2x - 1", False),
     ("x < 1", "-x > -1", True),
     ("x < 1", "x > -1", False),
+    ("1, 2", "(2, 1)", True),  # an unordered reference: the prediction's brackets only group
+    ("(1, 2)", "2, 1", False),  # an ordered reference keeps its order
+    ("(1, 2)", "1, 2", True),
 ]
 
 
