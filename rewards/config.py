@@ -87,7 +87,11 @@ class RewardConfig:
         if unknown:
             raise ConfigError(f"rewards.{sorted(unknown)[0]}: unknown reward component")
         parts: dict[str, Any] = {}
-        for name, klass in (("accuracy", AccuracyConfig), ("format", FormatConfig), ("language", LanguageConfig)):
+        for name, klass in (
+            ("accuracy", AccuracyConfig),
+            ("format", FormatConfig),
+            ("language", LanguageConfig),
+        ):
             block = data.get(name)
             parts[name] = None if block is None else _build(klass, block, f"rewards.{name}")
         return cls(**parts)

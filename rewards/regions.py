@@ -44,7 +44,7 @@ def prompt_prefills_think(prompt: str | None) -> bool:
     """
     # Only a tag at the very end is a prefill: a prompt that merely mentions "<think>" (an instruction such
     # as "Begin your reply with <think>.") opens nothing.
-    return bool(prompt) and prompt.rstrip().endswith(OPEN_TAG)
+    return prompt is not None and prompt.rstrip().endswith(OPEN_TAG)
 
 
 def split_regions(completion: str, prompt: str | None = None) -> Regions:
@@ -66,10 +66,18 @@ def split_regions(completion: str, prompt: str | None = None) -> Regions:
         start = 0
     else:
         first_open = completion.find(OPEN_TAG)
-        start = first_open + len(OPEN_TAG) if 0 <= first_open and (last_close < 0 or first_open < last_close) else 0
+        start = (
+            first_open + len(OPEN_TAG)
+            if first_open >= 0 and (last_close < 0 or first_open < last_close)
+            else 0
+        )
     if last_close < 0:
         reasoning_raw, answer = completion[start:], None
     else:
         reasoning_raw, answer = completion[start:last_close], completion[last_close + len(CLOSE_TAG) :]
-    reasoning = reasoning_raw.replace(OPEN_TAG, " ").replace(CLOSE_TAG, " ") if (open_tags + close_tags) > 1 else reasoning_raw
+    reasoning = (
+        reasoning_raw.replace(OPEN_TAG, " ").replace(CLOSE_TAG, " ")
+        if (open_tags + close_tags) > 1
+        else reasoning_raw
+    )
     return Regions(prefilled, True, open_tags, close_tags, reasoning, answer)

@@ -8,8 +8,8 @@ take the item down with it: the item gets an ``internal_error`` of its own and t
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rewards.accuracy import score_accuracy

@@ -12,12 +12,18 @@ VALID_CASES: list[tuple[dict[str, Any] | None, RewardConfig]] = [
     (None, RewardConfig()),
     ({}, RewardConfig(accuracy=None, format=None, language=None)),
     ({"accuracy": {"weight": 1.0}}, RewardConfig(format=None, language=None)),
-    ({"accuracy": {"weight": 2}}, RewardConfig(accuracy=AccuracyConfig(weight=2.0), format=None, language=None)),
+    (
+        {"accuracy": {"weight": 2}},
+        RewardConfig(accuracy=AccuracyConfig(weight=2.0), format=None, language=None),
+    ),
     (
         {"format": {"weight": 0.5, "mode": "think_answer"}},
         RewardConfig(accuracy=None, format=FormatConfig(mode="think_answer"), language=None),
     ),
-    ({"accuracy": {"unparseable_gold": "zero"}}, RewardConfig(AccuracyConfig(unparseable_gold="zero"), None, None)),
+    (
+        {"accuracy": {"unparseable_gold": "zero"}},
+        RewardConfig(AccuracyConfig(unparseable_gold="zero"), None, None),
+    ),
     ({"language": {"weight": 0}}, RewardConfig(None, None, LanguageConfig(weight=0.0))),
 ]
 

@@ -29,7 +29,9 @@ REGION_CASES = [
 
 
 @pytest.mark.parametrize(("completion", "prompt", "answer", "reasoning", "opened"), REGION_CASES)
-def test_split_regions(completion: str, prompt: str | None, answer: str | None, reasoning: str, opened: bool) -> None:
+def test_split_regions(
+    completion: str, prompt: str | None, answer: str | None, reasoning: str, opened: bool
+) -> None:
     regions = split_regions(completion, prompt)
     assert regions.answer == answer
     assert regions.reasoning.strip() == reasoning.strip()

@@ -25,7 +25,9 @@ WEIGHT_CASES = [
 
 
 @pytest.mark.parametrize(("scores", "config", "expected"), WEIGHT_CASES)
-def test_weighted_reward(scores: dict[str, float | None], config: RewardConfig, expected: float | None) -> None:
+def test_weighted_reward(
+    scores: dict[str, float | None], config: RewardConfig, expected: float | None
+) -> None:
     got = weighted_reward(scores, config)
     if expected is None:
         assert got is None
@@ -46,12 +48,16 @@ ITEM_CASES = [
 
 
 @pytest.mark.parametrize(("item", "config", "expected", "outcome"), ITEM_CASES)
-def test_score_item(item: Item, config: RewardConfig, expected: dict[str, float | None], outcome: str) -> None:
+def test_score_item(
+    item: Item, config: RewardConfig, expected: dict[str, float | None], outcome: str
+) -> None:
     result = score_item(item, config)
     assert result.error is None
     for name, value in expected.items():
         assert result.scores[name] == value
-    assert set(result.scores) == {n for n in ("accuracy", "format", "language") if getattr(config, n) is not None}
+    assert set(result.scores) == {
+        n for n in ("accuracy", "format", "language") if getattr(config, n) is not None
+    }
     assert result.details["outcome"] == outcome
     assert result.reward == weighted_reward(result.scores, config)
 
