@@ -33,6 +33,17 @@ class Rollout:
         """Completion lengths in tokens, ``[N]``."""
         return self.completion_mask.sum(dim=-1)
 
+    def to(self, device: torch.device | str) -> Rollout:
+        """The same rollout with its tensors on ``device``."""
+        return Rollout(
+            self.prompt_ids.to(device),
+            self.prompt_mask.to(device),
+            self.completion_ids.to(device),
+            self.completion_mask.to(device),
+            self.truncated.to(device),
+            self.texts,
+        )
+
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager[object]:
     """bf16 autocast on CUDA when asked, else nothing (CPU runs in float32).
@@ -159,7 +170,11 @@ def token_logps(
     position_ids = (attention.cumsum(dim=-1) - 1).clamp(min=0)
     width = completion_ids.shape[1]
     logits = model(
-        input_ids=input_ids, attention_mask=attention, position_ids=position_ids, logits_to_keep=width + 1
+        input_ids=input_ids,
+        attention_mask=attention,
+        position_ids=position_ids,
+        logits_to_keep=width + 1,
+        use_cache=False,
     ).logits
     logits = logits[:, :-1, :].float() / temperature
     logprobs = F.log_softmax(logits, dim=-1)

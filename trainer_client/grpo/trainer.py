@@ -374,13 +374,16 @@ def collect_batch(
         timing["score_wait_s"] += time.perf_counter() - t0
     if not kept:  # every round dropped everything: train on nothing rather than on filtered groups
         kept = pending[:1]
-    rollout = concat_rollouts([e["rollout"] for e in kept], int(tokenizer.pad_token_id))
+    # the batch lives on the CPU; the update moves one micro-batch at a time to the device
+    rollout = concat_rollouts([e["rollout"].to("cpu") for e in kept], int(tokenizer.pad_token_id))
     width = rollout.completion_ids.shape[1]
 
     def stacked(name: str) -> torch.Tensor | None:
         if kept[0][name] is None:
             return None
-        return torch.cat([torch.nn.functional.pad(e[name], (0, width - e[name].shape[1])) for e in kept])
+        return torch.cat(
+            [torch.nn.functional.pad(e[name].cpu(), (0, width - e[name].shape[1])) for e in kept]
+        )
 
     rewards = torch.tensor(
         [[NAN if r is None else r for r in e["scores"].rewards] for e in kept], dtype=torch.float32
@@ -633,10 +636,24 @@ def write_table(path: Path, batch: dict[str, Any]) -> None:
                     "outcome": details.get("outcome"),
                     "format_check": details.get("format_check"),
                     "language_target": details.get("language_target"),
-                    "language_detected": details.get("language_detected", details.get("language_top")),
+                    "language_detected": detected_language(details),
+                    "language_shares": details.get("language_top"),
                     "failure": group.failure,
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def detected_language(details: dict[str, Any]) -> str | None:
+    """The language most of the reasoning's words were written in, from the service's ``language_top``.
+
+    Example:
+        >>> detected_language({"language_top": {"fr": 0.8, "en": 0.2}})
+        'fr'
+    """
+    top = details.get("language_top")
+    if isinstance(top, dict) and top:
+        return str(max(top.items(), key=lambda kv: kv[1])[0])
+    return None
 
 
 # ---- data, config and checkpoints -------------------------------------------------------------------------
