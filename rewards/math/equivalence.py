@@ -208,11 +208,30 @@ def _node_eq(a: Node, a_dec: bool, b: Node, b_dec: bool, tol: float) -> bool:
     if ea is not None and eb is not None:
         if ea == eb:
             return True
-        return (a_dec or b_dec) and _decimal_close(ea, eb, tol)
+        # Two different rationals can only be "the same answer" when exactly one was written as a
+        # decimal approximating a value that no finite decimal writes (1/3, not 1/4 or 1000000).
+        if a_dec == b_dec:
+            return False
+        exact = eb if a_dec else ea
+        return not _terminates(exact) and _decimal_close(ea, eb, tol)
     names = sorted(symbols(a) | symbols(b))
     if (a_dec or b_dec) and not names:
         return _decimal_vs_constant(a, b, tol)
     return _numeric_identity(a, b, names)
+
+
+def _terminates(value: Fraction) -> bool:
+    """True when ``value`` has a finite decimal expansion (its denominator is 2^a 5^b).
+
+    Example:
+        >>> _terminates(Fraction(3, 40)), _terminates(Fraction(1, 3))
+        (True, False)
+    """
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    return den == 1
 
 
 def _decimal_close(ga: Fraction, pa: Fraction, tol: float) -> bool:

@@ -425,3 +425,24 @@ EXACT = [
 @pytest.mark.parametrize(("gold", "answer", "same"), EXACT)
 def test_exact_and_numeric_judgement(gold: str, answer: str, same: bool) -> None:
     assert judge(gold, answer) is same
+
+
+# Decimal tolerance applies only where a decimal approximates a value no finite decimal writes.
+DECIMAL_TOLERANCE_CASES = [
+    ("1000000", "1000000.5", "not_equivalent"),
+    ("1000000.5", "1000000", "not_equivalent"),
+    ("0.25", "0.2500001", "not_equivalent"),
+    ("\\frac{1}{4}", "0.2500001", "not_equivalent"),
+    ("3.14159", "3.14159265", "not_equivalent"),
+    ("0.5", "0.50", "equivalent"),
+    ("\\frac{1}{3}", "0.3333333333", "equivalent"),
+    ("0.3333333333", "\\frac{1}{3}", "equivalent"),
+    ("\\frac{1}{3}", "0.333", "not_equivalent"),
+]
+
+
+@pytest.mark.parametrize(("gold", "answer", "outcome"), DECIMAL_TOLERANCE_CASES)
+def test_decimal_tolerance_only_for_non_terminating_values(gold: str, answer: str, outcome: str) -> None:
+    clear_caches()
+    _, details = score_accuracy(f"\\boxed{{{answer}}}", gold, AccuracyConfig())
+    assert details["outcome"] == outcome
