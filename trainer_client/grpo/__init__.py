@@ -2,6 +2,7 @@
 
 Modules: ``config`` (every knob), ``losses`` (the maths), ``data`` (prompts and the built-in task), ``model``
 (HF models and the tiny in-code model), ``rollout`` (sampling and log-probs), ``rewards`` (scoring through the
-service, never in the way), ``trainer`` (the loop), ``sft``, ``reject_sample``, ``plot``, ``demo``.
+service, never in the way), ``trainer`` (the loop), ``metrics`` (per-step metrics and the completions table),
+``checkpoint`` (seeds, RNG states, resume), ``sft``, ``reject_sample``, ``plot``, ``demo``.
 torch is imported by these modules, so import them only where training happens.
 """

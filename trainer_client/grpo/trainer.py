@@ -38,7 +38,6 @@ The choices, each a knob of :class:`GRPOConfig` (defaults in brackets):
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from typing import Any
 
 import torch
 
+from trainer_client.grpo.checkpoint import load_checkpoint, save_checkpoint, seed_everything
 from trainer_client.grpo.config import GRPOConfig
 from trainer_client.grpo.data import Prompt, PromptSampler, builtin_task, load_prompts
 from trainer_client.grpo.losses import (
@@ -56,6 +56,14 @@ from trainer_client.grpo.losses import (
     group_advantages,
     kl_penalty,
     overlong_penalty,
+)
+from trainer_client.grpo.metrics import (
+    COMPONENTS,
+    log_metrics,
+    progress_line,
+    reward_metrics,
+    truncate_metrics,
+    write_table,
 )
 from trainer_client.grpo.model import load_model_and_tokenizer, render_prompt
 from trainer_client.grpo.rewards import (
@@ -78,7 +86,6 @@ from trainer_client.grpo.rollout import (
 from trainer_client.grpo.sft import lr_lambda
 
 NAN = float("nan")
-COMPONENTS = ("accuracy", "format", "language")
 
 
 def train(
@@ -109,13 +116,8 @@ def train(
     seed_everything(cfg.seed, cfg.deterministic)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device(
-        "cuda"
-        if cfg.device == "auto" and torch.cuda.is_available()
-        else cfg.device
-        if cfg.device != "auto"
-        else "cpu"
-    )
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if cfg.device == "auto" else cfg.device)
     cuda = device.type == "cuda"
     tiny = {
         "arch": cfg.tiny_arch,
@@ -481,85 +483,6 @@ def policy_update(
     return stats
 
 
-# ---- metrics ----------------------------------------------------------------------------------------------
-def reward_metrics(
-    batch: dict[str, Any], rewards: torch.Tensor, valid: torch.Tensor, rollout: Rollout
-) -> dict[str, float]:
-    """Reward, per-component and reliability statistics of one batch."""
-    out: dict[str, float] = {}
-    flat = rewards[valid]
-    out["reward_mean"] = float(flat.mean()) if flat.numel() else NAN
-    out["reward_std"] = float(flat.std()) if flat.numel() > 1 else 0.0
-    for name in COMPONENTS:
-        values = torch.tensor(
-            [
-                NAN if s.get(name) is None else float(s[name])
-                for e in batch["groups"]
-                for s in e["scores"].scores
-            ]
-        )
-        ok = values[~torch.isnan(values)]
-        out[f"{name}_mean"] = float(ok.mean()) if ok.numel() else NAN
-        out[f"{name}_std"] = float(ok.std()) if ok.numel() > 1 else 0.0
-    zero_std = [bool(torch.unique(row[~torch.isnan(row)]).numel() <= 1) for row in rewards]
-    out["frac_reward_zero_std"] = sum(zero_std) / max(len(zero_std), 1)
-    out["reward_masked_frac"] = float((~valid).float().mean())
-    out["masked_groups"] = float(batch["masked_groups"])
-    out["dropped_groups"] = float(batch["dropped_groups"])
-    lat = sorted(batch["latencies"])
-    out["reward_latency_p50"] = percentile(lat, 50)
-    out["reward_latency_p99"] = percentile(lat, 99)
-    out["completion_len_mean"] = float(rollout.lengths.float().mean())
-    out["truncated_frac"] = float(rollout.truncated.float().mean())
-    return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile of sorted ``values`` (0.0 when empty).
-
-    Example:
-        >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
-        2.0
-    """
-    if not values:
-        return 0.0
-    rank = max(0, min(len(values) - 1, int(-(-q * len(values) // 100)) - 1))
-    return float(values[rank])
-
-
-def progress_line(m: dict[str, Any], total: int) -> str:
-    """The console line of one step."""
-    line = (
-        f"step {m['step']}/{total} | reward {m['reward_mean']:.3f} ± {m['reward_std']:.3f} | acc {m['accuracy_mean']:.3f} "
-        f"| fmt {m['format_mean']:.3f} | kl {m.get('kl', 0.0):.4f} | clip {m.get('clip_fraction', 0.0):.3f} "
-        f"| len {m['completion_len_mean']:.1f} | masked {m['reward_masked_frac']:.2f} "
-        f"| wait {100 * m['reward_wait_fraction']:.1f}% | {m['step_s']:.2f}s"
-    )
-    if "eval_accuracy" in m:
-        line += f" | eval_accuracy {m['eval_accuracy']:.3f}"
-    return line
-
-
-def log_metrics(run_dir: Path, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Append one JSON line to ``metrics.jsonl`` (NaN written as null)."""
-    clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}
-    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(clean) + "\n")
-    return clean
-
-
-def truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines after ``step`` (written after the checkpoint we resume from)."""
-    if not path.exists():
-        return
-    keep = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and json.loads(line)["step"] <= step
-    ]
-    path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-
-
 # ---- evaluation and the completions table -----------------------------------------------------------------
 def evaluate(
     cfg: GRPOConfig,
@@ -617,45 +540,6 @@ def evaluate(
     }
 
 
-def write_table(path: Path, batch: dict[str, Any]) -> None:
-    """The completions table: prompt, completion, extracted answer, gold, verdicts, detected language."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for entry in batch["groups"]:
-            group: GroupScores = entry["scores"]
-            for text, reward, scores, details in zip(
-                entry["rollout"].texts, group.rewards, group.scores, group.details, strict=True
-            ):
-                row = {
-                    "prompt": entry["prompt"].prompt,
-                    "completion": text,
-                    "gold": entry["prompt"].answer,
-                    "extracted_answer": details.get("extracted_answer"),
-                    "reward": reward,
-                    "scores": scores,
-                    "outcome": details.get("outcome"),
-                    "format_check": details.get("format_check"),
-                    "language_target": details.get("language_target"),
-                    "language_detected": detected_language(details),
-                    "language_shares": details.get("language_top"),
-                    "failure": group.failure,
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def detected_language(details: dict[str, Any]) -> str | None:
-    """The language most of the reasoning's words were written in, from the service's ``language_top``.
-
-    Example:
-        >>> detected_language({"language_top": {"fr": 0.8, "en": 0.2}})
-        'fr'
-    """
-    top = details.get("language_top")
-    if isinstance(top, dict) and top:
-        return str(max(top.items(), key=lambda kv: kv[1])[0])
-    return None
-
-
 # ---- data, config and checkpoints -------------------------------------------------------------------------
 def load_splits(cfg: GRPOConfig) -> tuple[list[Prompt], list[Prompt]]:
     """Train and held-out prompts: the configured files, or the built-in task."""
@@ -687,79 +571,6 @@ def reward_spec(cfg: GRPOConfig) -> dict[str, Any]:
     spec: dict[str, Any] = {name: {"weight": float(cfg.reward_weights.get(name, 0.0))} for name in COMPONENTS}
     spec["format"]["mode"] = cfg.format_mode
     return spec
-
-
-def seed_everything(seed: int, deterministic: bool = True) -> None:
-    """Seed python, numpy (if present) and torch; ask torch for deterministic kernels."""
-    import os
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:  # pragma: no cover - numpy ships with torch's usual installs
-        pass
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def rng_state() -> dict[str, Any]:
-    """Every RNG state the run depends on."""
-    import numpy as np
-
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore :func:`rng_state`."""
-    import numpy as np
-
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(
-    path: Path, step: int, model: Any, optimizer: Any, scheduler: Any, sampler: PromptSampler
-) -> None:
-    """Write model, optimiser, scheduler, sampler position and RNG states (atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "step": step,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "sampler": sampler.state(),
-            "rng": rng_state(),
-        },
-        tmp,
-    )
-    tmp.replace(path)
-
-
-def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any, sampler: PromptSampler) -> int:
-    """Restore :func:`save_checkpoint`'s state; return the step it was taken at."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    sampler.load_state(state["sampler"])
-    set_rng_state(state["rng"])
-    return int(state["step"])
 
 
 __all__ = ["GRPOConfig", "ScoreClient", "train"]
