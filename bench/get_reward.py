@@ -89,9 +89,13 @@ class RawConnections:
         await asyncio.gather(*(writer.wait_closed() for _, writer in self.streams), return_exceptions=True)
 
 
-async def raw_singles(connections: RawConnections, cases: Sequence[Case]) -> tuple[float, list[float]]:
-    """Wall seconds for one ``/get_reward`` request per item on its own open connection; the rewards."""
+async def raw_singles(url: str, cases: Sequence[Case]) -> tuple[float, list[float]]:
+    """Wall seconds for one ``/get_reward`` request per item, each on its own connection opened just
+    before the clock starts (the server closes idle keep-alive connections after a few seconds); the
+    rewards."""
     bodies = [openrlhf_body([case]) for case in cases]
+    connections = RawConnections(url)
+    await connections.open(len(bodies))
 
     async def one(index: int, body: bytes) -> float:
         status, content = await connections.post(index, "/get_reward", body)
@@ -101,7 +105,9 @@ async def raw_singles(connections: RawConnections, cases: Sequence[Case]) -> tup
 
     started = time.perf_counter()
     rewards = await asyncio.gather(*(one(i, body) for i, body in enumerate(bodies)))
-    return time.perf_counter() - started, list(rewards)
+    elapsed = time.perf_counter() - started
+    await connections.close()
+    return elapsed, list(rewards)
 
 
 async def concurrent_singles(
@@ -162,16 +168,14 @@ async def run(url: str, n: int, rounds: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {"raw": [], "httpx": [], "score": [], "get_reward": []}
     cpu: dict[str, list[float]] = {"raw": [], "httpx": []}
     disagree = 0
-    connections = RawConnections(url)
-    await connections.open(n)
     async with httpx.AsyncClient(timeout=300.0, limits=limits) as client:
-        await raw_singles(connections, gsm8k_cases(n, start=9_000_000))  # warm-up
+        await raw_singles(url, gsm8k_cases(n, start=9_000_000))  # warm-up
         await concurrent_singles(client, url, gsm8k_cases(64, start=9_100_000))
         for r in range(rounds):
             base = 30_000_000 + 4 * r * n
             raw_cases = gsm8k_cases(n, start=base)
             clock = time.process_time()
-            seconds, raw_rewards = await raw_singles(connections, raw_cases)
+            seconds, raw_rewards = await raw_singles(url, raw_cases)
             cpu["raw"].append(time.process_time() - clock)
             times["raw"].append(seconds)
             clock = time.process_time()
@@ -185,7 +189,6 @@ async def run(url: str, n: int, rounds: int) -> dict[str, Any]:
             # The same items through /score: every reward must match what /get_reward answered.
             _, check = await one_batch(client, url, raw_cases)
             disagree += mismatches(raw_rewards, check)
-    await connections.close()
     median = {name: statistics.median(values) for name, values in times.items()}
     return {
         "bench": "get_reward",
