@@ -81,6 +81,15 @@ def test_step_raises_logprob_of_rewarded_completion(tmp_path: Path, aggregation:
     assert stats["clip_fraction"] == 0.0  # mu = 1: ratio 1, nothing clipped
 
 
+# --- mu > 1: later updates see ratios away from 1 and the clip bites (against the sampling policy)
+def test_mu_updates_clip_against_the_sampling_policy(tmp_path: Path) -> None:
+    model, _, r = _rollout(["2+2=4\n</think>\n\\boxed{4}", "2+2=5\n</think>\n\\boxed{5}"])
+    cfg = tiny_config(tmp_path, lr=5e-2, mu=4, eps_low=0.01, eps_high=0.01)
+    stats = _update(cfg, model, r, [1.0, 0.0])
+    assert 0.0 < stats["clip_fraction"] <= 1.0
+    assert stats["clip_fraction"] == pytest.approx(stats["clip_ratio_low"] + stats["clip_ratio_high"])
+
+
 # --- null rewards: masked (advantage 0, out of the loss), not counted as 0
 def test_null_reward_is_masked_not_zero(tmp_path: Path) -> None:
     texts = ["2+2=4\n</think>\n\\boxed{4}", "2+2=5\n</think>\n\\boxed{5}", "1\n</think>\n\\boxed{1}"]

@@ -1,7 +1,8 @@
 """Rejection sampling (DeepSeek-R1's third stage): N samples per prompt, keep what the service accepts.
 
 A sample is kept when its accuracy, format and language scores reach the thresholds (null counts as a
-failure here: only judged, correct samples become training data). The kept samples form an SFT set (JSONL
+failure here: only judged, correct samples become training data); identical samples of a prompt are kept
+once, and at most ``max_per_prompt`` per prompt. The kept samples form an SFT set (JSONL
 with ``prompt``, ``response``, ``answer``, ``lang``) for :mod:`trainer_client.grpo.sft`.
 """
 
@@ -131,14 +132,14 @@ def run_reject_sampling(cfg: RejectConfig) -> dict[str, Any]:
                 group = scorer.result(ticket)
                 counts["samples"] += len(completions)
                 counts["masked"] += sum(r is None for r in group.rewards)
-                kept = 0
+                seen: set[str] = set()  # identical samples teach nothing twice
                 for completion, scores in zip(completions, group.scores, strict=True):
-                    if kept < cfg.max_per_prompt and accepted(scores, cfg):
+                    if len(seen) < cfg.max_per_prompt and completion not in seen and accepted(scores, cfg):
                         rows.append(
                             {"prompt": p.prompt, "response": completion, "answer": p.answer, "lang": p.lang}
                         )
-                        kept += 1
-                counts["kept"] += kept
+                        seen.add(completion)
+                counts["kept"] += len(seen)
     write_jsonl(rows, cfg.out)
     Path(cfg.out).with_suffix(".counts.json").write_text(json.dumps(counts), encoding="utf-8")
     return counts

@@ -416,13 +416,26 @@ def policy_update(
     ref_logps: torch.Tensor | None,
     device: torch.device,
 ) -> dict[str, float]:
-    """``mu`` optimiser steps on the clipped surrogate (+ beta * KL); statistics from the first one."""
+    """``mu`` optimiser steps on the clipped surrogate (+ beta * KL).
+
+    Loss, KL, entropy and grad norm are those of the first step (the policy that sampled); clip ratios are
+    averaged over all ``mu`` steps (with ``mu = 1`` the ratio is 1 and nothing is ever clipped).
+    """
     n = rollout.completion_ids.shape[0]
     mask = loss_mask.float()
     num_tokens = float(mask.sum())
     num_sequences = float((mask.sum(dim=-1) > 0).sum())
     constant = float(cfg.loss_constant or cfg.max_completion_len)
     stats: dict[str, float] = {}
+    clipped_low = clipped_high = 0.0
+    if old_logps is None and cfg.mu > 1:  # the ratio must be against the sampling policy, fixed for all mu
+        old_logps = batched_logps(
+            model,
+            rollout.to(device),
+            micro_batch_size=cfg.micro_batch_size,
+            temperature=cfg.temperature,
+            bf16=cfg.bf16,
+        ).cpu()
     model.train()
     for it in range(cfg.mu):
         sums = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clip_low": 0.0, "clip_high": 0.0}
@@ -469,17 +482,23 @@ def policy_update(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
+        denom = max(num_tokens, 1.0)
+        clipped_low, clipped_high = (
+            clipped_low + sums["clip_low"] / denom,
+            clipped_high + sums["clip_high"] / denom,
+        )
         if it == 0:
-            denom = max(num_tokens, 1.0)
             stats = {
                 "loss": sums["loss"],
                 "grad_norm": float(grad_norm),
                 "kl": sums["kl"] / denom,
                 "entropy": sums["entropy"] / denom,
-                "clip_ratio_low": sums["clip_low"] / denom,
-                "clip_ratio_high": sums["clip_high"] / denom,
-                "clip_fraction": (sums["clip_low"] + sums["clip_high"]) / denom,
             }
+    stats.update(
+        clip_ratio_low=clipped_low / cfg.mu,
+        clip_ratio_high=clipped_high / cfg.mu,
+        clip_fraction=(clipped_low + clipped_high) / cfg.mu,
+    )
     return stats
 
 
