@@ -56,6 +56,9 @@ _INLINE = re.compile(
     r"|</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>\n]{0,200})?/?>"  # HTML/XML-like tags
     r"|\\[A-Za-z]+\*?|\\."  # leftover LaTeX commands and escapes
 )
+# Every alternative of _BLOCKS contains one of these, and of _INLINE one of those.
+_BLOCK_MARKERS = ("```", "~~~", "\\begin", "$$", "\\[")
+_INLINE_MARKERS = ("\\", "$", "`", "<")
 _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
 # Lines that look like code (run once math is gone, so LaTeX braces cannot trigger them). Keyword lines
 # need a programming keyword first and "(", "=" or a final ":"; the others end in ";" after "(", "=" or
@@ -110,8 +113,11 @@ def clean_text(text: str) -> str:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
         ['Soit', 'donc', 'x', 'ou']
     """
-    text = _BLOCKS.sub("\n", text)
-    text = _INLINE.sub(" ", text)
+    # Each pass runs only when a cheap substring test finds a character it needs (prose has none).
+    if any(marker in text for marker in _BLOCK_MARKERS):
+        text = _BLOCKS.sub("\n", text)
+    if any(marker in text for marker in _INLINE_MARKERS):
+        text = _INLINE.sub(" ", text)
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
     text = _CODE_KEYWORD_LINE.sub("", text)
