@@ -4,6 +4,7 @@
     python -m bench.service --quick         # smaller batches and fewer repeats (under a minute)
     python -m bench.service --json          # also print one JSON line with every figure
     python -m bench.service --scaling       # also throughput with 1, 2, 4, ... workers
+    python -m bench.service --components accuracy   # what the service costs without format/language
 
 What it does:
 
@@ -47,6 +48,8 @@ ALL_REWARDS: dict[str, Any] = {
     "format": {"weight": 0.5, "mode": "think"},
     "language": {"weight": 0.1},
 }
+# The components every request asks for (--components narrows it, to show what each one costs).
+REWARDS: dict[str, Any] = dict(ALL_REWARDS)
 Generator = Callable[..., list[Case]]
 DATASETS: dict[str, Generator] = {"gsm8k": gsm8k_cases, "latex": latex_cases}
 
@@ -67,7 +70,7 @@ class Row:
 
 def encode(cases: Sequence[Case]) -> bytes:
     """The request body for ``cases`` with every reward on."""
-    return orjson.dumps({"items": items_of(cases), "rewards": ALL_REWARDS})
+    return orjson.dumps({"items": items_of(cases), "rewards": REWARDS})
 
 
 def post_score(client: httpx.Client, url: str, body: bytes) -> tuple[float, list[dict[str, Any]]]:
@@ -185,7 +188,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also GSM8K batch-1024 throughput for 1, 2, 4, ... workers up to --workers",
     )
+    parser.add_argument(
+        "--components",
+        default="accuracy,format,language",
+        help="comma-separated reward components to request (default: all three)",
+    )
     args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.components.split(",") if name.strip()]
+    unknown = set(chosen) - set(ALL_REWARDS)
+    if not chosen or unknown:
+        parser.error(f"--components: choose from {', '.join(ALL_REWARDS)}")
+    REWARDS.clear()
+    REWARDS.update({name: ALL_REWARDS[name] for name in chosen})
 
     repeats = {256: 2, 1024: 1} if args.quick else {256: 8, 1024: 4}
     mv_items = {"gsm8k": 256, "latex": 128} if args.quick else {"gsm8k": 1024, "latex": 512}
@@ -227,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "workers": args.workers,
             "cores": os.cpu_count(),
             "quick": args.quick,
+            "components": chosen,
             "rows": [asdict(row) for row in figures["rows"]],
             "latency": latency,
             "scaling": scaling,
