@@ -276,3 +276,11 @@ def test_plot_writes_pngs(tmp_path: Path) -> None:
     paths = plot_run(tmp_path)
     assert [p.name for p in paths] == ["curves.png", "eval_accuracy.png"]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_over_long_prompt_loses_its_start_not_its_generation_prompt() -> None:
+    tok = build_tiny_tokenizer()
+    ids = tok("x" * 10 + "<|assistant|><think>\n", truncation=True, max_length=4, add_special_tokens=False)[
+        "input_ids"
+    ]
+    assert tok.convert_ids_to_tokens(ids) == ["x", "<|assistant|>", "<think>", "\n"]

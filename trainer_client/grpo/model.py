@@ -67,6 +67,7 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
         eos_token="</s>",
         additional_special_tokens=["<|system|>", "<|user|>", "<|assistant|>"],
         padding_side="left",
+        truncation_side="left",
     )
     tok.chat_template = TINY_CHAT_TEMPLATE
     return tok
@@ -140,7 +141,8 @@ def load_model_and_tokenizer(
         tok = build_tiny_tokenizer()
         return build_tiny_model(tok, **(tiny or {})), tok
     tok = AutoTokenizer.from_pretrained(tokenizer_name or name)
-    tok.padding_side = "left"
+    tok.padding_side = "left"  # generation continues the prompt's end; an over-long prompt loses its start
+    tok.truncation_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = (
