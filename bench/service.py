@@ -162,7 +162,7 @@ def measure_scaling(max_workers: int, requests: int) -> list[dict[str, float]]:
 
 def print_table(rows: Sequence[Row], workers: int) -> None:
     """The throughput table, one line per configuration."""
-    print(f"\nThroughput over HTTP, vrewards serve --workers {workers}, all three rewards on")
+    print(f"\nThroughput over HTTP, vrewards serve --workers {workers}, rewards: {', '.join(REWARDS)}")
     header = f"{'dataset':8} {'batch':>6} {'reqs':>5} {'service/s':>10} {'Math-Verify/s':>14} {'ratio':>7} {'agree svc':>10} {'agree MV':>9}"
     print(header)
     print("-" * len(header))
