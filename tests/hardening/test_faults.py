@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
@@ -136,9 +137,9 @@ def test_killed_workers_lose_no_item(server: Server) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_client_retries_across_a_server_restart() -> None:
+def test_client_retries_across_a_server_restart(tmp_path: Path) -> None:
     port = free_port()
-    first = start_server(workers=1, env=ENV, port=port)
+    first = start_server(workers=1, env=ENV, port=port, log_path=tmp_path / "first.log")
     replacement: list[Server] = []
     try:
         wait_healthy(first)
@@ -160,7 +161,9 @@ def test_client_retries_across_a_server_restart() -> None:
 
             def restart() -> None:
                 time.sleep(1.5)  # the client's first attempts meet a closed port
-                replacement.append(start_server(workers=1, env=ENV, port=port))
+                replacement.append(
+                    start_server(workers=1, env=ENV, port=port, log_path=tmp_path / "replacement.log")
+                )
 
             restarter = threading.Thread(target=restart)
             restarter.start()
