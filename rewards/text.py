@@ -63,8 +63,10 @@ _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
 # Lines that look like code (run once math is gone, so LaTeX braces cannot trigger them). Keyword lines
 # need a programming keyword first and "(", "=" or a final ":"; the others end in ";" after "(", "=" or
 # "[", or end in "{", or start with "}".
+# The pattern starts with the "\n" before the line (clean_text puts one before the text) rather than "^": a
+# literal first character lets the regex engine skip ahead to each line at C speed.
 _CODE_KEYWORD_LINE = re.compile(
-    r"^[ \t]*(?:def|class|import|from|return|elif|else|for|while|if|try|except|with|lambda|print|const|let"
+    r"\n[ \t]*(?:def|class|import|from|return|elif|else|for|while|if|try|except|with|lambda|print|const|let"
     r"|var|function|public|private|static|void|int|long|double|float|char|bool|auto|using|template|fn|pub"
     r"|#include|#define|#import)\b[^\n(=]*(?:[(=][^\n]*|:[ \t]*)$",
     re.MULTILINE,
@@ -75,10 +77,11 @@ _CODE_PUNCT_LINE = re.compile(
 # Plain-text math: a whitespace-delimited token made only of lone Latin letters, digits and symbols, with at
 # least one digit or operator ("x^2", "3x", "f'(x)", "=", "(x+3)"). Removed before _JUNK so that the lone
 # variables of "x^2 + 3x = 0" do not survive as words; words such as "x-axis" or "l'équation" stay.
+_MATH_MARK = r"[0-9=+^_*/<>|()\[\]{}\\-]"  # a math token holds at least one of these
 _MATH_TOKEN = re.compile(
     # The first lookahead is a cheap necessary condition that rejects ordinary words at their first two
     # characters, before the token-long scan of the second (a third of the cleaning time on prose).
-    r"(?<!\S)(?=[^\sA-Za-z]|[A-Za-z](?![A-Za-z]))(?=\S*[0-9=+^_*/<>|()\[\]{}\\-])"
+    rf"(?<!\S)(?=[^\sA-Za-z]|[A-Za-z](?![A-Za-z]))(?=\S*{_MATH_MARK})"
     r"(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])+(?!\S)"
 )
 # Digits, underscores and symbols become a space; so do line breaks other than "\n" (fastText splits on
@@ -99,6 +102,35 @@ _JUNK = re.compile(
 )
 # Segment boundaries: line breaks and sentence-ending punctuation (which goes with the boundary).
 _SEGMENT = re.compile(r"[\n.!?;。！？；]+\s*")
+_SEGMENT_ENDS = "\n!?;。！？；"  # with ".": the characters of _SEGMENT's first class
+
+
+def _math_byte_classes() -> bytes:
+    """The byte table of :func:`_may_hold_math_token`, derived from _JUNK and _MATH_MARK.
+
+    ``0`` math mark (always junk), ``l`` ASCII letter, ``j`` other junk, ``" "`` a space that is not junk,
+    ``k`` anything else: a character _JUNK keeps (``.``, ``'``, ...), a space it removes (``\\r``), and
+    every byte of a non-ASCII character (it may be either).
+    """
+    table = bytearray(b"k" * 256)
+    for code in range(128):
+        char = chr(code)
+        junk = _JUNK.fullmatch(char) is not None
+        if char.isspace():
+            table[code] = ord("k" if junk else " ")
+        elif char.isalpha():
+            table[code] = ord("l")
+        elif junk:
+            table[code] = ord("0" if re.fullmatch(_MATH_MARK, char) else "j")
+    return bytes(table)
+
+
+_MATH_BYTE_CLASSES = _math_byte_classes()
+# A math mark, then at most 15 other junk characters, then a lone letter or a "k" byte; a longer run of
+# junk counts as a hit too (it keeps the scan linear). Run on the classes and on them reversed.
+_MATH_HINT = re.compile(rb"0(?:[0j]{0,15}(?:l(?!l)|k)|[0j]{16})")
+# ASCII text: _JUNK's characters become NUL (itself junk), and each run of NULs one space.
+_ASCII_JUNK = {code: "\0" if _JUNK.fullmatch(chr(code)) else chr(code) for code in range(128)}
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 _CJK_CLASS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
@@ -120,11 +152,41 @@ def clean_text(text: str) -> str:
         text = _INLINE.sub(" ", text)
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
-    text = _CODE_KEYWORD_LINE.sub("", text)
+    # The text gets a leading "\n" for _CODE_KEYWORD_LINE (no later pass reads it differently from the
+    # start of the text), removed at the end.
+    text = _CODE_KEYWORD_LINE.sub("\n", "\n" + text)
     if ";" in text or "{" in text or "}" in text:
         text = _CODE_PUNCT_LINE.sub("", text)
-    text = _MATH_TOKEN.sub(" ", text)
-    return _JUNK.sub(" ", text)
+    if _may_hold_math_token(text):
+        text = _MATH_TOKEN.sub(" ", text)
+    return _remove_junk(text)[1:]
+
+
+def _may_hold_math_token(text: str) -> bool:
+    """False when removing _MATH_TOKEN's matches cannot change what _remove_junk then returns.
+
+    A match made only of junk characters, between spaces that are not junk, becomes one space either way:
+    _JUNK takes it as one run. So the pass matters only for a match that holds a character _JUNK keeps (a
+    lone letter, ``.``, ...) or touches a junk space (``\\r``, no-break space). Such a match holds a math mark
+    too, so in its bytes classed by _MATH_BYTE_CLASSES a ``0`` and a lone ``l`` or a ``k`` are separated
+    by ``0``/``j`` bytes only: _MATH_HINT finds that, read forwards or backwards. A hit may be a false
+    alarm (``x-axis``); a miss is certain. This costs a few microseconds on 2 kB, the pass tens.
+    """
+    classes = text.encode("utf-8", "surrogatepass").translate(_MATH_BYTE_CLASSES)
+    return _MATH_HINT.search(classes) is not None or _MATH_HINT.search(classes[::-1]) is not None
+
+
+def _remove_junk(text: str) -> str:
+    """``_JUNK.sub(" ", text)``; on ASCII text by str.translate and str.split, which run faster."""
+    if not text.isascii():
+        return _JUNK.sub(" ", text)
+    parts = text.translate(_ASCII_JUNK).split("\0")
+    if len(parts) == 1:
+        return text
+    kept = " ".join(filter(None, parts))
+    if not kept:
+        return " "
+    return (" " if not parts[0] else "") + kept + (" " if not parts[-1] else "")
 
 
 def split_segments(cleaned: str) -> list[str]:
@@ -174,12 +236,18 @@ def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
     """
     cleaned = clean_text(text)
     # str.split counts the words of a segment unless it holds CJK characters: look for them once.
-    count = count_words if _CJK.search(cleaned) else _count_tokens
+    cjk = not cleaned.isascii() and _CJK.search(cleaned) is not None
+    # _SEGMENT.split(cleaned), by str methods: every boundary character becomes ".", the text is split at
+    # each, and a segment loses the spaces that follow the boundary before it. The extra empty and blank
+    # segments this gives have no words and are dropped below, as _SEGMENT's are.
+    for end in _SEGMENT_ENDS:
+        cleaned = cleaned.replace(end, ".")
+    parts = cleaned.split(".")
     out: list[tuple[str, int]] = []
     pending: list[str] = []
     pending_words = 0
-    for segment in _SEGMENT.split(cleaned):
-        words = count(segment)
+    for segment in (parts[0], *map(str.lstrip, parts[1:])):
+        words = count_words(segment) if cjk else len(segment.split())
         if not words:
             continue
         if not pending and words >= min_words:
@@ -197,7 +265,3 @@ def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
         else:
             out.append((" ".join(pending), pending_words))
     return out
-
-
-def _count_tokens(segment: str) -> int:
-    return len(segment.split())
