@@ -375,6 +375,51 @@ def test_clean_text(text: str, tokens: list[str]) -> None:
     assert clean_text(text).split() == tokens
 
 
+# Exact output, spaces included (the fast paths of clean_text must give what the plain passes give):
+# math tokens next to junk, lone letters, kept punctuation and junk spaces; ASCII and non-ASCII text.
+CLEAN_EXACT: list[tuple[str, str]] = [
+    ("the x-axis and 3x here", "the x axis and   here"),
+    ("it's 3's value, f'(x)=2 now", "it's   value    now"),
+    ("I, 2 and a,b=2 now", "I    and   now"),
+    ("5\xa0, 6\r7 and x", "       and x"),  # junk spaces around number tokens
+    ("3" + "," * 20 + ". end", "  end"),  # a kept "." far from the digit
+    ("1234567890123456789012 end.", "  end."),
+    ("\t3x\t= 4. ok", "\t \t    ok"),
+    ("x1 at the start", "  at the start"),
+    (",,start and end,,", " start and end "),
+    ("%%%", " "),
+    ("été, 3€ ok 2°", "été    ok  "),
+    ("Then 25. So", "Then   So"),
+]
+
+
+@pytest.mark.parametrize(("text", "cleaned"), CLEAN_EXACT)
+def test_clean_text_exact(text: str, cleaned: str) -> None:
+    assert clean_text(text) == cleaned
+
+
+SEGMENTS: list[tuple[str, int, list[tuple[str, int]]]] = [
+    (
+        "One. Two!\n\n  Three four five six seven. ;; eight",
+        1,
+        [("One", 1), ("Two", 1), ("Three four five six seven", 5), ("eight", 1)],
+    ),
+    (
+        "One. Two!\n\n  Three four five six seven. ;; eight",
+        5,
+        [("One Two Three four five six seven eight", 8)],
+    ),
+    ("a b c d e f.  \n g h i j k l ! m", 1, [("a b c d e f", 6), ("g h i j k l ", 6), ("m", 1)]),
+    ("a b c d e f.  \n g h i j k l ! m", 5, [("a b c d e f", 6), ("g h i j k l  m", 7)]),
+    ("  lead one two three four five. six", 1, [("  lead one two three four five", 6), ("six", 1)]),
+]
+
+
+@pytest.mark.parametrize(("text", "min_words", "segments"), SEGMENTS)
+def test_word_segments_exact(text: str, min_words: int, segments: list[tuple[str, int]]) -> None:
+    assert word_segments(text, min_words) == segments
+
+
 WORDS: list[tuple[str, int]] = [
     ("我们用 Python 来计算", 7),
     ("まず計算します", 7),
@@ -422,6 +467,9 @@ PATHOLOGICAL: list[str] = [
     "a {\n" * 20_000,
     "(;" * 50_000,
     "a" * 200_000,
+    "1" + "," * 200_000 + ".",  # junk runs and lone letters: the checks before the math-token pass
+    "1a" * 100_000,
+    "-x" * 100_000,
 ]
 
 
