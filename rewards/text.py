@@ -147,8 +147,8 @@ _MATH_HINT_LOOSE = re.compile(rb"0(?:k|l(?!l))")
 # On the classes: a math mark, then at most 15 other junk bytes, then a lone letter or a "k" byte; a longer
 # run of junk is a hit too (it keeps the scan linear).
 _MATH_HINT = re.compile(rb"0(?:[0j]{0,15}(?:k|l(?!l))|[0j]{16})")
-# ASCII text: _JUNK's characters become NUL (itself junk), and each run of NULs one space.
-_ASCII_JUNK = {code: "\0" if _JUNK.fullmatch(chr(code)) else chr(code) for code in range(128)}
+# Latin-1 text: _JUNK's characters become NUL (itself junk), and each run of NULs one space.
+_LATIN1_JUNK = bytes(0 if _JUNK.fullmatch(chr(code)) else code for code in range(256))
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 _CJK_CLASS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
@@ -206,16 +206,25 @@ def _may_hold_math_token(text: str) -> bool:
 
 
 def _remove_junk(text: str) -> str:
-    """``_JUNK.sub(" ", text)``; on ASCII text by str.translate and str.split, which run faster."""
-    if not text.isascii():
+    """``_JUNK.sub(" ", text)``; on Latin-1 text (English, French, ...) by bytes methods, which run faster."""
+    data = _latin1(text)
+    if data is None:
         return _JUNK.sub(" ", text)
-    parts = text.translate(_ASCII_JUNK).split("\0")
+    parts = data.translate(_LATIN1_JUNK).split(b"\0")
     if len(parts) == 1:
         return text
-    kept = " ".join(filter(None, parts))
+    kept = b" ".join(filter(None, parts)).decode("latin-1")
     if not kept:
         return " "
     return (" " if not parts[0] else "") + kept + (" " if not parts[-1] else "")
+
+
+def _latin1(text: str) -> bytes | None:
+    """``text`` encoded in Latin-1, or None when it holds another character (no CJK then)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
 
 
 def split_segments(cleaned: str) -> list[str]:
@@ -235,9 +244,10 @@ def count_words(segment: str) -> int:
         >>> count_words("我们用 Python 来计算")
         7
     """
-    cjk = len(_CJK.findall(segment))
-    if cjk:
-        return cjk + len(_CJK_RUN.sub(" ", segment).split())
+    rest, runs = _CJK_RUN.subn(" ", segment)
+    if runs:
+        # Each run of CJK characters became one space: the characters are the length that went.
+        return len(segment) - len(rest) + runs + len(rest.split())
     return len(segment.split())
 
 
@@ -265,7 +275,7 @@ def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
     """
     cleaned = clean_text(text)
     # str.split counts the words of a segment unless it holds CJK characters: look for them once.
-    cjk = not cleaned.isascii() and _CJK.search(cleaned) is not None
+    cjk = _latin1(cleaned) is None and _CJK.search(cleaned) is not None
     # _SEGMENT.split(cleaned), by str methods: every boundary character becomes ".", the text is split at
     # each, and a segment loses the spaces that follow the boundary before it. The extra empty and blank
     # segments this gives have no words and are dropped below, as _SEGMENT's are.
