@@ -25,7 +25,7 @@ Speed (about 30 µs to clean 2 kB of English reasoning, a quarter of the plain p
 gives exactly the plain passes' output): regexes start with a literal character where they can (the
 engine then skips ahead at C speed, where a leading class or lookbehind tries every position); the
 math-token pass runs only when a byte-class check finds a token it could change (:func:`_may_hold_math_token`);
-on ASCII text the junk pass is ``str.translate`` plus ``str.split``; segments are cut by ``str.split``.
+on Latin-1 text the junk pass is ``bytes.translate`` plus ``bytes.split``; segments are cut by ``str.split``.
 
 Words: each CJK character (Han, Kana, Hangul) is one word, as the R1 paper's Chinese setting implies; any
 other whitespace-separated token left after cleaning (letters with their marks and apostrophes) is one.
