@@ -3,7 +3,8 @@
 Completions starting with a command do what it says in the worker: ``sleep:S`` sleeps S seconds (only in
 the full check; ``sleepall:S`` also in the degraded one), ``crash`` kills the worker with SIGSEGV, ``hog``
 allocates past the worker's memory bound, ``raise`` raises. Any other completion scores accuracy 1.0 when it
-ends with the reference answer.
+ends with the reference answer. The records (Item, ItemResult, ConfigError) are the library's own;
+only the scoring and its configuration are faked.
 """
 
 from __future__ import annotations
@@ -11,22 +12,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from rewards.config import ConfigError
+from rewards.types import Item, ItemResult
 
-@dataclass(frozen=True)
-class Item:
-    completion: str
-    prompt: str | None = None
-    answer: str | None = None
-    lang: str | None = None
-    id: str | None = None
-    group: str | None = None
-
-
-class ConfigError(ValueError):
-    pass
+__all__ = ["ConfigError", "Item", "ItemResult", "RewardConfig", "score_item", "timed_out_result"]
 
 
 @dataclass(frozen=True)
@@ -45,24 +37,6 @@ class RewardConfig:
         if not isinstance(weight, int | float):
             raise ConfigError("rewards.accuracy.weight: must be a number")
         return cls(weight=float(weight))
-
-
-@dataclass
-class ItemResult:
-    id: str | None
-    reward: float | None
-    scores: dict[str, float | None] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    error: dict[str, str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "reward": self.reward,
-            "scores": self.scores,
-            "details": self.details,
-            "error": self.error,
-        }
 
 
 def _act(completion: str, degraded: bool) -> None:
