@@ -289,6 +289,12 @@ def collect_batch(
     kept: list[dict[str, Any]] = []  # one entry per group
     masked_groups = dropped = 0
     latencies: list[float] = []
+
+    def logps_of(which: Any, rollout: Any) -> Any:
+        return batched_logps(
+            which, rollout, micro_batch_size=cfg.micro_batch_size, temperature=cfg.temperature, bf16=cfg.bf16
+        )
+
     for round_ in range(cfg.dynamic_sampling_max_rounds if cfg.dynamic_sampling else 1):
         need = cfg.prompts_per_step - len(kept)
         if need <= 0:
@@ -335,28 +341,9 @@ def collect_batch(
                 )
             t0 = time.perf_counter()  # log-prob passes of this chunk overlap the scoring of its groups
             for entry in pending[-len(chunk) :]:
-                entry["old_logps"] = (
-                    batched_logps(
-                        model,
-                        entry["rollout"],
-                        micro_batch_size=cfg.micro_batch_size,
-                        temperature=cfg.temperature,
-                        bf16=cfg.bf16,
-                    )
-                    if cfg.mu > 1
-                    else None
-                )
-                entry["ref_logps"] = (
-                    batched_logps(
-                        ref_model,
-                        entry["rollout"],
-                        micro_batch_size=cfg.micro_batch_size,
-                        temperature=cfg.temperature,
-                        bf16=cfg.bf16,
-                    )
-                    if ref_model is not None
-                    else None
-                )
+                rollout = entry["rollout"]
+                entry["old_logps"] = logps_of(model, rollout) if cfg.mu > 1 else None
+                entry["ref_logps"] = logps_of(ref_model, rollout) if ref_model is not None else None
             timing["logp_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         for entry in pending:
