@@ -167,16 +167,7 @@ def english_reasoning(rng: random.Random, size_bytes: int) -> str:
         >>> 1900 < len(english_reasoning(random.Random(0), 2048).encode()) <= 2048
         True
     """
-    parts: list[str] = []
-    used = 0
-    while True:
-        sentence = rng.choice(_EN_STEPS)(rng)
-        cost = len(sentence.encode()) + 1
-        if parts and used + cost > size_bytes:
-            break
-        parts.append(sentence)
-        used += cost
-    return " ".join(parts)
+    return _fill(size_bytes, lambda: rng.choice(_EN_STEPS)(rng))
 
 
 def reasoning_in(lang: str, rng: random.Random, size_bytes: int) -> str:
@@ -187,12 +178,22 @@ def reasoning_in(lang: str, rng: random.Random, size_bytes: int) -> str:
         True
     """
     sentences = _LANG_SENTENCES[lang]
+
+    def sentence() -> str:
+        text = rng.choice(sentences)
+        if rng.random() < 0.3:
+            text += f" ${rng.randint(2, 99)} + {rng.randint(2, 99)}$"
+        return text
+
+    return _fill(size_bytes, sentence)
+
+
+def _fill(size_bytes: int, next_sentence: Callable[[], str]) -> str:
+    """Sentences from ``next_sentence`` joined by spaces, up to ``size_bytes`` UTF-8 bytes (at least one)."""
     parts: list[str] = []
     used = 0
     while True:
-        sentence = rng.choice(sentences)
-        if rng.random() < 0.3:
-            sentence += f" ${rng.randint(2, 99)} + {rng.randint(2, 99)}$"
+        sentence = next_sentence()
         cost = len(sentence.encode()) + 1
         if parts and used + cost > size_bytes:
             break
