@@ -36,9 +36,8 @@ async def test_fault_is_isolated_to_its_item(completion: str, code: str | None, 
     async with serve(FAKE_SCORER, item_timeout_s=0.5, worker_memory_mb=512) as client:
         items = [{"completion": f"ok {i}", "answer": str(i), "id": f"g{i}"} for i in range(30)]
         items.insert(7, {"completion": completion, "answer": "1", "id": "bad"})
-        start = time.monotonic()
-        r = await client.post("/score", json={"items": items})
-        elapsed = time.monotonic() - start
+        # Answered within two deadlines at most, plus slack for a loaded machine.
+        r = await asyncio.wait_for(client.post("/score", json={"items": items}), timeout=3 * 0.5 + 2.0)
         assert r.status_code == 200
         results = r.json()["results"]
         assert [x["id"] for x in results] == [i["id"] for i in items]
@@ -46,7 +45,6 @@ async def test_fault_is_isolated_to_its_item(completion: str, code: str | None, 
         assert all(x["scores"]["accuracy"] == 1.0 and x["error"] is None for x in results)
         assert (bad["error"] or {}).get("code") == code
         assert bad["details"].get("outcome") == outcome
-        assert elapsed < 3 * 0.5 + 2.0  # two deadlines at most, plus slack for a loaded machine
         service = client.app.state.service  # type: ignore[attr-defined]
         await asyncio.sleep(0.3)  # the replacement worker warms up
         assert (await client.get("/health")).json()["workers"] == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -447,12 +446,10 @@ def test_details_are_json() -> None:
     assert json.loads(json.dumps(details)) == details
 
 
+@pytest.mark.timeout(3)  # about 0.3 s on an idle core: a run past the bound fails as a hang
 def test_huge_reasoning_is_bounded() -> None:
     reasoning = ("\n\n".join([TEXT["fr"], "$x^2 + 1 = 0$", TEXT["en"]]) + "\n") * 40_000  # about 11 MB
-    start = time.perf_counter()
     value, details = score(reasoning, "fr")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0  # about 0.3 s on an idle core; generous for a shared CI machine
     assert value is not None and 0.3 < value < 0.7  # the sample spans the whole text
     assert details["language_words"] <= MAX_ANALYSED_CHARS
 
@@ -473,11 +470,10 @@ PATHOLOGICAL: list[str] = [
 ]
 
 
+@pytest.mark.timeout(0.5)  # a quadratic pass on these inputs runs for minutes
 @pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: repr(t[:12]))
 def test_pathological_inputs_are_linear(text: str) -> None:
-    start = time.perf_counter()
     word_segments(text)
-    assert time.perf_counter() - start < 0.5
 
 
 def test_threads_agree_with_sequential() -> None:

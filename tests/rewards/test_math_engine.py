@@ -7,7 +7,6 @@ module's own contract, and that pathological or hostile input returns quickly an
 from __future__ import annotations
 
 import json
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -252,13 +251,10 @@ PATHOLOGICAL = [
 @pytest.mark.parametrize("gold", ["5", r"\frac{1}{2}", "x+1"])
 def test_pathological_predictions_return(completion: str, gold: str) -> None:
     clear_caches()
-    started = time.perf_counter()
-    score, details = score_accuracy(completion, gold, CONFIG)
-    elapsed = time.perf_counter() - started
+    score, details = score_accuracy(completion, gold, CONFIG)  # the timeout marker catches a hang
     assert score in (0.0, 1.0)
     assert details["outcome"] in OUTCOMES
     json.dumps(details)
-    assert elapsed >= 0  # measured for debugging only; the timeout marker catches a hang
 
 
 @pytest.mark.timeout(20)
