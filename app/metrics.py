@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.scoring import ResultTuple, WorkerPool
+from app.records import ScoredResult
+from app.scoring import WorkerPool
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -86,10 +87,9 @@ class Metrics:
         self.item_errors = Counter(
             "vrewards_item_errors", "Items that could not be scored, by code.", ["code"], registry=r
         )
-        # (result tuple index, histogram child) per component; label children cached (labels() takes a lock)
-        self._columns: list[tuple[int, Any]] = [
-            (index, self.scores.labels(name))
-            for index, name in enumerate(("reward", "accuracy", "format", "language"), start=1)
+        # (ScoredResult field, histogram child) per component; label children cached (labels() takes a lock)
+        self._columns: list[tuple[str, Any]] = [
+            (name, self.scores.labels(name)) for name in ("reward", "accuracy", "format", "language")
         ]
         self._per_route: dict[str, tuple[Any, Any]] = {}
         self._outcomes: dict[str, Any] = {}
@@ -104,7 +104,7 @@ class Metrics:
         self.requests.labels(route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
-    def observe_results(self, route: str, results: Sequence[ResultTuple]) -> None:
+    def observe_results(self, route: str, results: Sequence[ScoredResult]) -> None:
         """Record the scores, outcomes and errors of a scored batch (a few microseconds per item)."""
         per_route = self._per_route.get(route)
         if per_route is None:
@@ -113,14 +113,14 @@ class Metrics:
         per_route[1].observe(len(results))
         columns = self._columns
         for r in results:
-            for index, hist in columns:
-                value = r[index]
+            for name, hist in columns:
+                value = getattr(r, name)
                 if value is not None:
                     hist.observe(value)
-            if r[5] is not None:
-                self._child(self.outcomes, self._outcomes, r[5]).inc()
-            if r[6] is not None:
-                self._child(self.item_errors, self._errors, r[6]).inc()
+            if r.outcome is not None:
+                self._child(self.outcomes, self._outcomes, r.outcome).inc()
+            if r.error_code is not None:
+                self._child(self.item_errors, self._errors, r.error_code).inc()
 
     @staticmethod
     def _child(metric: Counter, cache: dict[str, Any], label: str) -> Any:

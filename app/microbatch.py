@@ -13,13 +13,14 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.scoring import ItemTuple, ResultTuple, WorkerPool
+from app.records import ScoredResult, WireItem
+from app.scoring import WorkerPool
 
 
 @dataclass
 class _Pending:
-    items: list[ItemTuple] = field(default_factory=list)
-    waiters: list[tuple[int, int, asyncio.Future[list[ResultTuple]]]] = field(default_factory=list)
+    items: list[WireItem] = field(default_factory=list)
+    waiters: list[tuple[int, int, asyncio.Future[list[ScoredResult]]]] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
 
 
@@ -39,7 +40,7 @@ class MicroBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self.flushes = 0
 
-    async def score(self, items: list[ItemTuple], config: Any) -> list[ResultTuple]:
+    async def score(self, items: list[WireItem], config: Any) -> list[ScoredResult]:
         """Results for ``items``, scored together with whatever else arrives within the window."""
         if not items:
             return []
@@ -48,7 +49,7 @@ class MicroBatcher:
         if pending is None:
             pending = self._pending[config] = _Pending()
             pending.timer = loop.call_later(self.window_s, self._flush, config)
-        future: asyncio.Future[list[ResultTuple]] = loop.create_future()
+        future: asyncio.Future[list[ScoredResult]] = loop.create_future()
         start = len(pending.items)
         pending.items.extend(items)
         pending.waiters.append((start, start + len(items), future))

@@ -1,7 +1,7 @@
 """The wire format (API.md): request parsing with size limits, and the models the OpenAPI docs show.
 
 Requests are parsed with orjson and validated by pydantic-core against ``TypedDict`` schemas (about 0.5 ms
-per 1,024 items, no model object per item), then turned into the plain tuples the worker pool ships. Fields
+per 1,024 items, no model object per item), then turned into the :class:`~app.records.WireItem` records the worker pool ships. Fields
 the contract does not name are ignored. Errors never echo the input back: :class:`RequestInvalid` carries
 ``{"loc", "field", "msg", "type"}`` entries only.
 
@@ -22,7 +22,7 @@ import orjson
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 from typing_extensions import NotRequired, TypedDict
 
-from app.scoring import ItemTuple, ResultTuple, error_result
+from app.records import ScoredResult, WireItem
 
 MAX_ANSWER_CHARS = 100_000
 MAX_ID_CHARS = 1024
@@ -211,18 +211,18 @@ def _replace_surrogates(value: Any) -> Any:
 class ScoreJob:
     """A parsed batch: what to send to the pool, and the item errors decided without scoring."""
 
-    items: list[ItemTuple]  # the items to score
+    items: list[WireItem]  # the items to score
     positions: list[int]  # their index in the request
     size: int  # items in the request
-    errors: dict[int, ResultTuple] = field(default_factory=dict)
+    errors: dict[int, ScoredResult] = field(default_factory=dict)
     rewards: Any = None  # the request's "rewards" block (None: the service default)
     request_id: str | None = None
 
-    def merge(self, scored: list[ResultTuple]) -> list[ResultTuple]:
+    def merge(self, scored: list[ScoredResult]) -> list[ScoredResult]:
         """All results in request order: scored ones and item errors."""
         if not self.errors:
             return scored
-        out: list[ResultTuple | None] = [None] * self.size
+        out: list[ScoredResult | None] = [None] * self.size
         for pos, result in zip(self.positions, scored, strict=True):
             out[pos] = result
         for pos, result in self.errors.items():
@@ -235,12 +235,10 @@ def _check_batch(data: Any, key: str, max_items: int) -> None:
         raise BatchTooLarge(f"{len(data[key])} items; at most {max_items} per request")
 
 
-def _job(
-    rows: list[tuple[str, str | None, str | None, str | None, str | None, str | None]], max_chars: int
-) -> ScoreJob:
+def _job(rows: list[WireItem], max_chars: int) -> ScoreJob:
     job = ScoreJob(items=[], positions=[], size=len(rows))
     for pos, row in enumerate(rows):
-        completion, prompt, answer = row[0], row[1], row[2]
+        completion, prompt, answer = row.completion, row.prompt, row.answer
         problem = None
         if len(completion) > max_chars:
             problem = (
@@ -255,7 +253,7 @@ def _job(
             job.items.append(row)
             job.positions.append(pos)
         else:
-            job.errors[pos] = error_result(row[4], problem[0], problem[1])
+            job.errors[pos] = ScoredResult.error(row.id, problem[0], problem[1])
     return job
 
 
@@ -269,7 +267,7 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
     Example:
         >>> job = parse_score_request({"items": [{"completion": "4", "answer": "4"}]}, max_items=8, max_chars=100)
         >>> job.items
-        [('4', None, '4', None, None, None)]
+        [WireItem(completion='4', prompt=None, answer='4', lang=None, id=None, group=None)]
     """
     _check_batch(data, "items", max_items)
     try:
@@ -277,7 +275,14 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
     except ValidationError as exc:
         raise RequestInvalid(validation_errors(exc)) from None
     rows = [
-        (it["completion"], it.get("prompt"), it.get("answer"), it.get("lang"), it.get("id"), it.get("group"))
+        WireItem(
+            it["completion"],
+            it.get("prompt"),
+            it.get("answer"),
+            it.get("lang"),
+            it.get("id"),
+            it.get("group"),
+        )
         for it in req["items"]
     ]
     job = _job(rows, max_chars)
@@ -307,8 +312,8 @@ def parse_get_reward_request(data: Any, *, max_items: int) -> GetRewardRequest:
     return req
 
 
-def make_job(rows: list[ItemTuple], max_chars: int) -> ScoreJob:
-    """A :class:`ScoreJob` from already-built item tuples (used by ``/get_reward``)."""
+def make_job(rows: list[WireItem], max_chars: int) -> ScoreJob:
+    """A :class:`ScoreJob` from already-built items (used by ``/get_reward``)."""
     return _job(rows, max_chars)
 
 

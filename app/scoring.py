@@ -48,33 +48,26 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-import orjson
+from app.records import ScoredResult, WireItem
 
 logger = logging.getLogger(__name__)
-
-# A wire item as the workers receive it: (completion, prompt, answer, lang, id, group).
-ItemTuple = tuple[str, str | None, str | None, str | None, str | None, str | None]
-COMPLETION, PROMPT, ANSWER, LANG, ID, GROUP = range(6)
-
-# One item's result: (JSON bytes of the wire result, reward, accuracy, format, language, outcome, error code).
-ResultTuple = tuple[bytes, float | None, float | None, float | None, float | None, str | None, str | None]
 
 MiB = 1024 * 1024
 _FLUSH_S = 0.002  # a worker sends its finished results at least this often
 _CHUNK_CHARS = 8_000_000  # characters of text per chunk, so one message stays far below the memory bound
 _MAX_ATTEMPTS = 3  # an item re-queued this many times by crashes it was not blamed for gets worker_crashed
-_WARMUP_ITEMS: tuple[ItemTuple, ...] = (
-    (
+_WARMUP_ITEMS: tuple[WireItem, ...] = (
+    WireItem(
         "<think>\nTwo plus two is four, so the sum is four.\n</think>\nThe answer is \\boxed{4}.",
-        "What is two plus two? Please think step by step and answer in English.",
-        "4",
-        None,
-        "warmup-1",
-        None,
+        prompt="What is two plus two? Please think step by step and answer in English.",
+        answer="4",
+        id="warmup-1",
     ),
-    ("<think>\nHalf.\n</think>\n\\boxed{\\frac{2}{4}}", None, "\\frac{1}{2}", "en", "warmup-2", None),
+    WireItem(
+        "<think>\nHalf.\n</think>\n\\boxed{\\frac{2}{4}}", answer="\\frac{1}{2}", lang="en", id="warmup-2"
+    ),
     # symbolic, so sympy and the LaTeX parser are loaded before the first real item's deadline starts
-    ("<think>\nExpand.\n</think>\n\\boxed{(x+1)^2}", None, "x^2+2x+1", None, "warmup-3", None),
+    WireItem("<think>\nExpand.\n</think>\n\\boxed{(x+1)^2}", answer="x^2+2x+1", id="warmup-3"),
 )
 # Imported once in the fork server, so every worker (and every replacement) starts with them loaded.
 PRELOAD: tuple[str, ...] = ("sympy", "latex2sympy2_extended")
@@ -86,60 +79,6 @@ class Saturated(Exception):
 
 class PoolClosed(Exception):
     """The pool is stopping or stopped."""
-
-
-# --------------------------------------------------------------------------------------------- results
-def result_tuple(result: dict[str, Any]) -> ResultTuple:
-    """Encode one wire result (API.md's result object) with the figures metrics and /get_reward need.
-
-    Example:
-        >>> result_tuple({"id": "a", "reward": 1.0, "scores": {"accuracy": 1.0}, "details": {}, "error": None})[1]
-        1.0
-    """
-    try:
-        payload = orjson.dumps(result)
-    except TypeError:  # lone surrogates or an unexpected type in details: never lose the item for it
-        payload = orjson.dumps(_sanitize(result), default=repr)
-    scores = result.get("scores") or {}
-    details = result.get("details") or {}
-    error = result.get("error")
-    return (
-        payload,
-        result.get("reward"),
-        scores.get("accuracy"),
-        scores.get("format"),
-        scores.get("language"),
-        details.get("outcome"),
-        error.get("code") if error else None,
-    )
-
-
-def error_result(item_id: str | None, code: str, message: str, **details: Any) -> ResultTuple:
-    """The result of an item that could not be scored (API.md: ``error`` set, the batch unaffected).
-
-    Example:
-        >>> error_result("a", "worker_crashed", "the worker died")[6]
-        'worker_crashed'
-    """
-    return result_tuple(
-        {
-            "id": item_id,
-            "reward": None,
-            "scores": {},
-            "details": details,
-            "error": {"code": code, "message": message},
-        }
-    )
-
-
-def _sanitize(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_sanitize(k): _sanitize(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_sanitize(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------- worker
@@ -164,24 +103,19 @@ def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int, l
     item_class, score_item, timed_out = module.Item, module.score_item, module.timed_out_result
     config_class = module.RewardConfig
 
-    def run(item: ItemTuple, config: Any, degraded: bool) -> ResultTuple:
+    def run(item: WireItem, config: Any, degraded: bool) -> ScoredResult:
         try:
-            obj = item_class(
-                completion=item[COMPLETION],
-                prompt=item[PROMPT],
-                answer=item[ANSWER],
-                lang=item[LANG],
-                id=item[ID],
-                group=item[GROUP],
-            )
+            obj = item_class(**item._asdict())
             res = timed_out(obj, config) if degraded else score_item(obj, config)
-            return result_tuple(res.to_dict())
+            return ScoredResult.of(res.to_dict())
         except MemoryError:
-            return error_result(
-                item[ID], "out_of_memory", "scoring this item exceeded the worker memory bound"
+            return ScoredResult.error(
+                item.id, "out_of_memory", "scoring this item exceeded the worker memory bound"
             )
         except Exception as exc:  # the scorer catches its own errors; this is the last line of defence
-            return error_result(item[ID], "internal_error", f"{type(exc).__name__} while scoring this item")
+            return ScoredResult.error(
+                item.id, "internal_error", f"{type(exc).__name__} while scoring this item"
+            )
 
     warm_config = config_class()
     for item in _WARMUP_ITEMS:
@@ -199,7 +133,7 @@ def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int, l
         progress[2] = time.monotonic()
         progress[1] = 0.0
         progress[0] = float(seq)
-        out: list[tuple[int, ResultTuple]] = []
+        out: list[tuple[int, ScoredResult]] = []
         last_flush = time.monotonic()
         for pos, item in enumerate(items):
             out.append((pos, run(item, config, degraded)))
@@ -216,11 +150,11 @@ def _worker_main(conn: Connection, progress: Any, scorer: str, memory_mb: int, l
 # ----------------------------------------------------------------------------------------- bookkeeping
 @dataclass(eq=False)
 class _Batch:
-    items: Sequence[ItemTuple]
+    items: Sequence[WireItem]
     config: Any
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[ResultTuple]]
-    results: list[ResultTuple | None]
+    future: asyncio.Future[list[ScoredResult]]
+    results: list[ScoredResult | None]
     remaining: int
     attempts: dict[int, int] = field(default_factory=dict)
     crashed: set[int] = field(default_factory=set)  # items already blamed for one worker death
@@ -264,7 +198,7 @@ class WorkerPool:
         >>> async def main():  # doctest: +SKIP
         ...     pool = WorkerPool(workers=2, item_timeout_s=5.0)
         ...     await pool.start()
-        ...     results = await pool.score([("\\\\boxed{4}", None, "4", None, "a", None)], RewardConfig())
+        ...     results = await pool.score([WireItem("\\\\boxed{4}", answer="4", id="a")], RewardConfig())
         ...     await pool.close()
     """
 
@@ -342,7 +276,7 @@ class WorkerPool:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
             self._thread = None
 
-    async def score(self, items: Sequence[ItemTuple], config: Any) -> list[ResultTuple]:
+    async def score(self, items: Sequence[WireItem], config: Any) -> list[ScoredResult]:
         """Score ``items`` with ``config`` (a ``rewards.RewardConfig``); one result per item, in order.
 
         Raises:
@@ -382,7 +316,7 @@ class WorkerPool:
         target = max(1, min(self.chunk_items, math.ceil(len(items) / (2 * self.size))))
         groups: dict[str | None, list[int]] = {}
         for pos, item in enumerate(items):
-            groups.setdefault(item[ANSWER], []).append(pos)
+            groups.setdefault(item.answer, []).append(pos)
         chunks: list[_Chunk] = []
         current: list[int] = []
         chars = 0
@@ -391,8 +325,7 @@ class WorkerPool:
                 chunks.append(_Chunk(batch, current))
                 current, chars = [], 0
             for pos in positions:
-                completion, prompt = items[pos][0], items[pos][1]
-                size = len(completion) + len(prompt or "")
+                size = len(items[pos].completion) + len(items[pos].prompt or "")
                 if current and (len(current) >= target or chars + size > _CHUNK_CHARS):
                     chunks.append(_Chunk(batch, current))
                     current, chars = [], 0
@@ -535,7 +468,7 @@ class WorkerPool:
         if len(w.received) == len(chunk.positions):
             w.chunk = None
 
-    def _resolve(self, batch: _Batch, pos: int, result: ResultTuple) -> None:
+    def _resolve(self, batch: _Batch, pos: int, result: ScoredResult) -> None:
         if batch.results[pos] is not None:
             return
         batch.results[pos] = result
@@ -592,12 +525,14 @@ class WorkerPool:
                 tries = batch.attempts.get(batch_pos, 0) + 1
                 batch.attempts[batch_pos] = tries
                 if tries >= _MAX_ATTEMPTS:
-                    item_id = batch.items[batch_pos][ID]
-                    self._resolve(batch, batch_pos, error_result(item_id, "worker_crashed", _CRASH_MESSAGE))
+                    item_id = batch.items[batch_pos].id
+                    self._resolve(
+                        batch, batch_pos, ScoredResult.error(item_id, "worker_crashed", _CRASH_MESSAGE)
+                    )
                 else:
                     requeue.append(batch_pos)
                 continue
-            item_id = batch.items[batch_pos][ID]
+            item_id = batch.items[batch_pos].id
             if blame == "timeout" and not chunk.degraded:
                 with self._lock:
                     self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=True))
@@ -609,7 +544,7 @@ class WorkerPool:
                 with self._lock:
                     self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=chunk.degraded))
             else:
-                self._resolve(batch, batch_pos, error_result(item_id, "worker_crashed", _CRASH_MESSAGE))
+                self._resolve(batch, batch_pos, ScoredResult.error(item_id, "worker_crashed", _CRASH_MESSAGE))
         if requeue:
             with self._lock:
                 self._queue.appendleft(_Chunk(batch, requeue, degraded=chunk.degraded))
@@ -643,8 +578,8 @@ class WorkerPool:
 _CRASH_MESSAGE = "the worker scoring this item died (crash or memory limit); it was replaced"
 
 
-def _timeout_fallback(item_id: str | None, timeout_s: float) -> ResultTuple:
-    return result_tuple(
+def _timeout_fallback(item_id: str | None, timeout_s: float) -> ScoredResult:
+    return ScoredResult.of(
         {
             "id": item_id,
             "reward": None,

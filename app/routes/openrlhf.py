@@ -18,32 +18,33 @@ from starlette.responses import Response
 
 from app.body import read_body
 from app.chat import split_query
+from app.records import ScoredResult, WireItem
 from app.routes import ERRORS, parse_off_loop, request_body, service_of
 from app.schemas import GetRewardResponse, make_job, parse_get_reward_request, parse_json
-from app.scoring import ItemTuple, ResultTuple
 
 router = APIRouter()
 
 
-def openrlhf_response(results: list[ResultTuple], fallback: float) -> dict[str, Any]:
+def openrlhf_response(results: list[ScoredResult], fallback: float) -> dict[str, Any]:
     """OpenRLHF's response body from our results; nulls become ``fallback``.
 
     Example:
-        >>> openrlhf_response([(b"", None, None, 1.0, None, "timeout", None)], 0.0)["extra_logs"]["masked"]
+        >>> openrlhf_response([ScoredResult(b"", None, None, 1.0, None, "timeout", None)], 0.0)["extra_logs"]["masked"]
         [1.0]
     """
 
-    def column(index: int) -> list[float]:
-        return [fallback if r[index] is None else float(r[index]) for r in results]  # type: ignore[arg-type]
+    def column(values: list[float | None]) -> list[float]:
+        return [fallback if v is None else float(v) for v in values]
 
+    accuracy = column([r.accuracy for r in results])
     return {
-        "rewards": column(1),
-        "scores": column(2),
+        "rewards": column([r.reward for r in results]),
+        "scores": accuracy,
         "extra_logs": {
-            "accuracy": column(2),
-            "format": column(3),
-            "language": column(4),
-            "masked": [1.0 if r[1] is None else 0.0 for r in results],
+            "accuracy": accuracy,
+            "format": column([r.format for r in results]),
+            "language": column([r.language for r in results]),
+            "masked": [1.0 if r.reward is None else 0.0 for r in results],
         },
     }
 
@@ -68,10 +69,10 @@ async def get_reward(request: Request) -> Response:
     none: list[None] = [None] * len(queries)
     prompts: list[str | None] = [*(req.get("prompts") or none)]
     labels: list[str | int | float | None] = [*(req.get("labels") or none)]
-    rows: list[ItemTuple] = []
+    rows: list[WireItem] = []
     for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
         prompt, completion = split_query(query, given_prompt)
-        rows.append((completion, prompt, None if label is None else str(label), None, None, None))
+        rows.append(WireItem(completion, prompt, None if label is None else str(label)))
     job = make_job(rows, settings.max_completion_chars)
     request.state.items = job.size
     request.state.body_request_id = req.get("request_id")

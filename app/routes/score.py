@@ -40,7 +40,7 @@ async def score(request: Request) -> Response:
     async def compute() -> bytes:
         results = job.merge(await service.pool.score(job.items, config))
         service.metrics.observe_results("/score", results)
-        return b'{"results":[' + b",".join(r[0] for r in results) + b"]}"
+        return b'{"results":[' + b",".join(r.payload for r in results) + b"]}"
 
     key = f"score:{job.request_id}" if job.request_id is not None else None
     payload = await service.cache.run(key, body, compute)

@@ -14,6 +14,7 @@ from app.chat import split_query, strip_eos
 from app.cli import build_parser
 from app.config import Settings
 from app.idempotency import IdConflict, IdempotencyCache
+from app.records import ScoredResult
 from app.routes.openrlhf import openrlhf_response
 from app.schemas import (
     BatchTooLarge,
@@ -22,7 +23,6 @@ from app.schemas import (
     parse_json,
     parse_score_request,
 )
-from app.scoring import error_result, result_tuple
 
 # ---------------------------------------------------------------------------------------------- settings
 SETTINGS_OK = [
@@ -164,11 +164,11 @@ ITEM_LIMITS = [
 def test_oversized_item_is_an_item_error(item: dict[str, Any], code: str) -> None:
     job = parse_score_request({"items": [{"completion": "ok"}, item]}, max_items=8, max_chars=100)
     assert len(job.items) == 1 and job.positions == [0]
-    assert job.errors[1][6] == code
+    assert job.errors[1].error_code == code
     merged = job.merge(
-        [result_tuple({"id": None, "reward": 1.0, "scores": {}, "details": {}, "error": None})]
+        [ScoredResult.of({"id": None, "reward": 1.0, "scores": {}, "details": {}, "error": None})]
     )
-    assert [r[6] for r in merged] == [None, code]
+    assert [r.error_code for r in merged] == [None, code]
 
 
 # -------------------------------------------------------------------------------- /get_reward requests
@@ -230,7 +230,7 @@ def test_strip_eos(text: str, expected: str) -> None:
 # ------------------------------------------------------------------------------------------ responses
 def test_openrlhf_response_never_null() -> None:
     results = [
-        result_tuple(
+        ScoredResult.of(
             {
                 "id": None,
                 "reward": 1.6,
@@ -239,7 +239,7 @@ def test_openrlhf_response_never_null() -> None:
                 "error": None,
             }
         ),
-        result_tuple(
+        ScoredResult.of(
             {
                 "id": None,
                 "reward": None,
@@ -248,7 +248,7 @@ def test_openrlhf_response_never_null() -> None:
                 "error": None,
             }
         ),
-        error_result(None, "worker_crashed", "died"),
+        ScoredResult.error(None, "worker_crashed", "died"),
     ]
     body = openrlhf_response(results, -1.0)
     assert body["rewards"] == [1.6, -1.0, -1.0]
@@ -257,10 +257,10 @@ def test_openrlhf_response_never_null() -> None:
     assert body["extra_logs"]["masked"] == [0.0, 1.0, 1.0]
 
 
-def test_result_tuple_survives_lone_surrogates() -> None:
-    payload = result_tuple(
+def test_scored_result_survives_lone_surrogates() -> None:
+    payload = ScoredResult.of(
         {"id": "\ud800", "reward": None, "scores": {}, "details": {"x": "\udfff"}, "error": None}
-    )[0]
+    ).payload
     assert payload.decode("utf-8")  # valid UTF-8 JSON
 
 
