@@ -89,11 +89,12 @@ class ItemError(BaseModel):
 class ScoreResult(BaseModel):
     """One item's result (API.md)."""
 
-    id: str | None = None
-    reward: float | None = None
-    scores: dict[str, float | None] = {}
-    details: dict[str, Any] = {}
-    error: ItemError | None = None
+    # Every field is always present in a response (null where it has no value).
+    id: str | None
+    reward: float | None
+    scores: dict[str, float | None]
+    details: dict[str, Any]
+    error: ItemError | None
 
 
 class ScoreResponse(BaseModel):

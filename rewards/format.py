@@ -8,7 +8,7 @@ opening tag, and a ``<think>`` in the completion is then a block nested in it. O
 When the caller sends no prompt at all, a completion with no ``<think>`` and a ``</think>`` is read as
 closing a block the caller's template opened, as :mod:`rewards.regions` reads it (verl, for one, hands
 rewards the completion without its prompt, and R1 distills then start inside the block): anchoring on
-``<think>`` there would give 0 to every correct completion (ANCHORS.md). A prompt that is sent and does not
+``<think>`` there would give 0 to every correct completion (docs/COMPARISON.md). A prompt that is sent and does not
 end inside ``<think>`` makes the opening tag required. ``details.format_opening`` says which applied:
 ``"completion"``, ``"prompt"`` (prefilled), ``"assumed"`` (no prompt sent), or ``None`` (none found).
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from app.schemas import ErrorResponse
 from app.service import Service
 
 T = TypeVar("T")
@@ -40,9 +41,14 @@ def request_body(component: str) -> dict[str, Any]:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong bearer token."},
-    409: {"description": "request_id reused with a different body."},
-    413: {"description": "Body or batch over the configured limits."},
-    422: {"description": "Body breaks the schema; `detail` names the fields."},
-    503: {"description": "Saturated or not ready; retry after `Retry-After` seconds."},
+    status: {"description": text, "model": ErrorResponse}
+    for status, text in (
+        (400, "Corrupt or truncated gzip body."),
+        (401, "Missing or wrong bearer token."),
+        (409, "request_id reused with a different body."),
+        (413, "Body or batch over the configured limits."),
+        (415, "Unsupported Content-Encoding."),
+        (422, "Body breaks the schema; `detail` names the fields."),
+        (503, "Saturated or not ready; retry after `Retry-After` seconds."),
+    )
 }
