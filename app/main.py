@@ -20,6 +20,7 @@ from app.middleware import OPEN_ROUTES, ServiceMiddleware
 from app.routes import health, metrics, openrlhf, score
 from app.schemas import openapi_schemas
 from app.service import Service
+from app.ui import routes as ui
 
 VERSION = "0.1.0"
 DESCRIPTION = (
@@ -51,13 +52,22 @@ def create_app(settings: Settings | None = None, *, scorer: str = "rewards") -> 
         finally:
             await service.stop()
 
-    app = FastAPI(title="verifiable-rewards", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="verifiable-rewards",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by app.ui from packaged assets, not from a CDN
+        redoc_url=None,
+    )
     app.state.service = service
     errors.install(app, settings.retry_after_s)
-    for module in (score, openrlhf, health, metrics):
+    for module in (score, openrlhf, health, metrics, ui):
         app.include_router(module.router)
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    open_routes = OPEN_ROUTES | {"/metrics"} if settings.metrics_public else OPEN_ROUTES
+    open_routes = OPEN_ROUTES | ui.UI_ROUTES  # the pages hold no data; they call the API with the token
+    if settings.metrics_public:
+        open_routes |= {"/metrics"}
     app.add_middleware(
         ServiceMiddleware, token=token, open_routes=open_routes, observe=service.metrics.observe_request
     )

@@ -56,6 +56,9 @@ class ScoreRequest(TypedDict):
     rewards: NotRequired[
         Annotated[dict[str, Any] | None, Field(description="Reward components and weights; default: API.md.")]
     ]
+    explain: NotRequired[
+        Annotated[bool | None, Field(description="Add details.explanation to every result (slower).")]
+    ]
 
 
 class GetRewardRequest(TypedDict):
@@ -218,6 +221,7 @@ class ScoreJob:
     errors: dict[int, ScoredResult] = field(default_factory=dict)
     rewards: Any = None  # the request's "rewards" block (None: the service default)
     request_id: str | None = None
+    explain: bool = False  # the request asked for details.explanation
 
     def merge(self, scored: list[ScoredResult]) -> list[ScoredResult]:
         """All results in request order: scored ones and item errors."""
@@ -288,6 +292,7 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
     ]
     job = _job(rows, max_chars)
     job.rewards = req.get("rewards")
+    job.explain = bool(req.get("explain"))
     job.request_id = req.get("request_id")
     return job
 

@@ -70,6 +70,7 @@ class RewardConfig:
     accuracy: AccuracyConfig | None = field(default_factory=AccuracyConfig)
     format: FormatConfig | None = field(default_factory=FormatConfig)
     language: LanguageConfig | None = field(default_factory=LanguageConfig)
+    explain: bool = False  # add details.explanation (rewards.explain); off on the hot path
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> RewardConfig:

@@ -304,3 +304,42 @@ def score_language(
     top = sorted(counts.items(), key=lambda item: -item[1])[:5]
     details["language_top"] = {label: round(n / total, 4) for label, n in top}
     return counts.get(target, 0) / total, details
+
+
+def explain_segments(reasoning: str, lang: str | None, prompt: str | None) -> dict[str, Any]:
+    """The target and every segment of ``reasoning`` with the label it got (the explanation mode).
+
+    Example:
+        >>> explain_segments("We add the two numbers first.", "en", None)["segments"][0]["label"]
+        'en'
+    """
+    target = normalize_lang(lang)
+    if target is None:
+        target, _info = _infer_target(prompt, LanguageConfig())
+    out: dict[str, Any] = {"target": target, "segments": []}
+    if target is None:
+        return out
+    raw = _load_raw()
+    allowed = {_PREFIX + code for code in DRIFT_LANGUAGES} | {_PREFIX + target}
+    no_info_label, no_info_prob = _no_info
+    for segment, words in word_segments(_sample(reasoning), MIN_SEGMENT_WORDS)[:200]:
+        line = segment + "\n"
+        prob, decision = raw(line, 1, 0.0, "replace")[0]
+        label: str | None = decision
+        if abs(prob - no_info_prob) < 1e-6 and decision == no_info_label:
+            label = None
+        elif decision not in allowed:
+            for p, candidate in raw(line, TOP_K, 0.0, "replace"):
+                if candidate in allowed:
+                    if p >= prob * RESTRICTED_MIN_RATIO:
+                        label, prob = candidate, p
+                    break
+        out["segments"].append(
+            {
+                "text": segment[:500],
+                "label": None if label is None else label[len(_PREFIX) :],
+                "prob": round(float(prob), 4),
+                "words": words,
+            }
+        )
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from rewards.accuracy import score_accuracy
 from rewards.config import AccuracyConfig, FormatConfig, LanguageConfig, RewardConfig
+from rewards.explain import explain
 from rewards.format import score_format
 from rewards.language import score_language
 from rewards.regions import Regions, split_regions
@@ -83,10 +84,20 @@ def score_item(item: Item, config: RewardConfig | None = None) -> ItemResult:
             value, info = component(item, regions, part)
             scores[name] = value
             details.update(info)
+        if config.explain:
+            details["explanation"] = _explanation(item, config)
         return ItemResult(id=item.id, reward=weighted_reward(scores, config), scores=scores, details=details)
     except Exception as exc:  # one item's failure must never fail the batch
         logger.exception("scoring failed for item %r", item.id)
         return ItemResult.failed(item.id, "internal_error", f"{type(exc).__name__} while scoring this item")
+
+
+def _explanation(item: Item, config: RewardConfig) -> dict[str, Any]:
+    try:
+        return explain(item, config)
+    except Exception as exc:  # an explanation must never cost the item its scores
+        logger.exception("explaining item %r failed", item.id)
+        return {"error": f"{type(exc).__name__} while explaining this item"}
 
 
 def timed_out_result(item: Item, config: RewardConfig | None = None) -> ItemResult:

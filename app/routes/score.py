@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +36,8 @@ async def score(request: Request) -> Response:
 
     job = await parse_off_loop(parse, body)
     config = service.reward_config(job.rewards)
+    if job.explain:
+        config = dataclasses.replace(config, explain=True)
     request.state.items = job.size
     request.state.body_request_id = job.request_id
 
