@@ -103,7 +103,7 @@ def browser() -> Iterator[object]:
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
-        "--window-size=1400,1000",
+        "--window-size=1400,1900" if SHOTS else "--window-size=1400,1000",
         # only loopback is reachable: other hosts resolve to nothing and any proxied request dies
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
         "--proxy-server=http://127.0.0.1:9",
