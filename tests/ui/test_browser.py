@@ -230,14 +230,29 @@ def test_inspect_opens_a_jsonl_file_and_filters_by_outcome(url: str, browser: ob
 
 
 def test_live_view_refreshes_from_metrics(url: str, browser: object) -> None:
-    api_score(url, FILE_ITEMS[:2])  # something to show
     browser.get(url + "/live")  # type: ignore[attr-defined]
     set_token(browser, TOKEN)  # the first poll ran without it; the next ones use it
-    wait_for(browser, lambda d: int(d.execute_script("return document.body.dataset.updates || 0")) >= 2)  # type: ignore[attr-defined]
+
+    def updates() -> int:
+        return int(browser.execute_script("return document.body.dataset.updates || 0"))  # type: ignore[attr-defined]
+
+    batch = [
+        {"prompt": i["prompt"], "completion": i["completion"], "answer": str(i["gold"])} for i in FILE_ITEMS
+    ]
+    start = updates()
+    for _ in range(60):  # traffic while the page polls, until it has seen some (bounded)
+        api_score(url, batch * 20)
+        if updates() >= start + 3 and browser.execute_script("return series.ips.some(v => v > 0)"):  # type: ignore[attr-defined]
+            break
+    else:
+        pytest.fail("the live view never showed a non-zero item rate")
     outcomes = css(browser, "#outcomes").text  # type: ignore[attr-defined]
     assert "equivalent" in outcomes and "not_equivalent" in outcomes
     assert css(browser, "#tile-workers .value").text == "1"  # type: ignore[attr-defined]
     assert_only_loopback(browser, url)
+    if SHOTS:
+        browser.set_window_size(1400, 560)  # type: ignore[attr-defined]
+        time.sleep(2.5)  # one more refresh at the new size
     shot(browser, "live")
 
 

@@ -7,7 +7,7 @@ const TILES = [
   ["requests/s", "rps"], ["items/s", "ips"], ["latency p50", "p50"], ["latency p99", "p99"],
   ["queue depth", "queue"], ["workers", "workers"], ["item errors/s", "eps"], ["worker restarts", "restarts"],
 ];
-const history = Object.fromEntries(TILES.map(([, key]) => [key, []]));
+const series = Object.fromEntries(TILES.map(([, key]) => [key, []]));
 let previous = null;
 
 // Prometheus text exposition -> [{name, labels, value}]
@@ -86,7 +86,7 @@ function spark(values) {
   const nums = values.filter((v) => v !== null);
   const max = Math.max(1e-9, ...nums);
   const pts = values
-    .map((v, i) => (v === null ? null : (i + HISTORY - values.length) + "," + (34 - 32 * (v / max))))
+    .map((v, i) => (v === null ? null : (i * HISTORY) / Math.max(1, values.length - 1) + "," + (34 - 32 * (v / max))))
     .filter((p) => p !== null)
     .join(" ");
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
@@ -102,11 +102,11 @@ function renderTiles(values) {
   box.replaceChildren();
   for (const [name, key] of TILES) {
     const v = values[key];
-    history[key].push(v);
-    if (history[key].length > HISTORY) history[key].shift();
+    series[key].push(v);
+    if (series[key].length > HISTORY) series[key].shift();
     const shown = key === "p50" || key === "p99" ? ms(v) : v === null ? "\u2013" : vr.fmt(v, key.endsWith("s") ? 1 : 0);
     box.append(vr.el("div", { class: "tile", id: "tile-" + key }, vr.el("div", { class: "name" }, name),
-      vr.el("div", { class: "value" }, shown), spark(history[key])));
+      vr.el("div", { class: "value" }, shown), spark(series[key])));
   }
 }
 
