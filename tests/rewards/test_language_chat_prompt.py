@@ -112,7 +112,7 @@ def test_no_markup_or_role_name_reaches_the_detector(template: str, system: str 
     for markup in ("<", ">", "|", "｜", "[INST", "[/INST", "SYS"):
         assert markup not in text
     # Gemma and Mistral keep the system prompt at the top of the turn; the last paragraph is the question.
-    assert paragraphs(text)[-1] == "Combien font six fois sept ?"
+    assert paragraphs(text)[-1].rstrip(".") == "Combien font six fois sept ?"  # R1-Zero adds a period
 
 
 # A short question too vague for fastText and not CJK stays without a target, template or not.
