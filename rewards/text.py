@@ -27,8 +27,9 @@ engine then skips ahead at C speed, where a leading class or lookbehind tries ev
 math-token pass runs only when a byte-class check finds a token it could change (:func:`_may_hold_math_token`);
 on Latin-1 text the junk pass is ``bytes.translate`` plus ``bytes.split``; segments are cut by ``str.split``.
 
-Words: each CJK character (Han, Kana, Hangul) is one word, as the R1 paper's Chinese setting implies; any
-other whitespace-separated token left after cleaning (letters with their marks and apostrophes) is one.
+Words: each Han or Kana character is one word, as the R1 paper's Chinese setting implies (Chinese and Japanese
+are written without spaces); any other whitespace-separated token left after cleaning (letters with their
+marks and apostrophes) is one, Korean included (it is written with spaces between words).
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def clean_text(text: str) -> str:
 
     Example:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
-        ['Soit', 'donc', 'x', 'ou']
+        ['Soit', 'donc', 'x', 'ou', '.']
     """
     # Each pass runs only when a cheap substring test finds a character it needs (prose has none).
     if _holds(text, _BLOCK_MARKERS):
@@ -336,10 +337,7 @@ def script_runs(piece: str) -> list[tuple[str, str, int]]:
             words = count_words(run)
         else:
             tokens = run.split()
-            if script == "latin" and max(map(len, tokens)) == 1:
-                words = 0
-            else:
-                words = len(tokens)
+            words = 0 if script == "latin" and max(map(len, tokens)) == 1 else len(tokens)
         if words:
             runs.append((script, run, words))
     if len(runs) == 1 and runs[0][0] == "latin" and runs[0][2] == 0:

@@ -399,10 +399,16 @@ def test_clean_text_exact(text: str, cleaned: str) -> None:
 
 
 SENTENCES: list[tuple[str, list[str]]] = [
-    ("One. Two!\n\n  Three four five six seven. ;; eight", ["One", "Two", "Three four five six seven", "eight"]),
+    (
+        "One. Two!\n\n  Three four five six seven. ;; eight",
+        ["One", "Two", "Three four five six seven", "eight"],
+    ),
     ("a b c d e f.  \n g h i j k l ! m", ["a b c d e f", "g h i j k l ", "m"]),
     ("  lead one two. six", ["  lead one two", "six"]),
-    ("Die Antwort ist genau 36. Dann weiter.", ["Die Antwort ist genau  ", "Dann weiter"]),  # a number ends it
+    (
+        "Die Antwort ist genau 36. Dann weiter.",
+        ["Die Antwort ist genau  ", "Dann weiter"],
+    ),  # a number ends it
     ("答案是 42。然后 x = 5! Fin", ["答案是  ", "然后 x    ", "Fin"]),
 ]
 
@@ -413,12 +419,21 @@ def test_sentences_exact(text: str, pieces: list[str]) -> None:
 
 
 RUNS: list[tuple[str, list[tuple[str, str, int]]]] = [
-    ("我们先算 the total number 然后除以三", [("cjk", "我们先算", 4), ("latin", "the total number", 3), ("cjk", "然后除以三", 5)]),
-    ("设 x 为 y 的两倍", [("cjk", "设", 1), ("cjk", "为", 1), ("cjk", "的两倍", 3)]),  # variables are not words
+    (
+        "我们先算 the total number 然后除以三",
+        [("cjk", "我们先算", 4), ("latin", "the total number", 3), ("cjk", "然后除以三", 5)],
+    ),
+    (
+        "设 x 为 y 的两倍",
+        [("cjk", "设", 1), ("cjk", "为", 1), ("cjk", "的两倍", 3)],
+    ),  # variables are not words
     ("x y", [("latin", "x y", 2)]),  # but in a piece of one script they are
     ("먼저 두 바구니에 then", [("hangul", "먼저 두 바구니에", 3), ("latin", "then", 1)]),  # Korean per word
     ("Итак смотрим дальше and then", [("cyrillic", "Итак смотрим дальше", 3), ("latin", "and then", 2)]),
-    ("Ελληνικά κείμενο and العربية", [("other", "Ελληνικά κείμενο", 2), ("latin", "and", 1), ("arabic", "العربية", 1)]),
+    (
+        "Ελληνικά κείμενο and العربية",
+        [("other", "Ελληνικά κείμενο", 2), ("latin", "and", 1), ("arabic", "العربية", 1)],
+    ),
     ("まず計算します", [("cjk", "まず計算します", 7)]),
 ]
 

@@ -100,7 +100,9 @@ def test_bare_question(question: str, lang: str) -> None:
 @pytest.mark.parametrize("system", [None, SYSTEM], ids=["no-system", "system"])
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 @pytest.mark.parametrize(("question", "lang"), QUESTIONS)
-def test_templated_question_has_the_bare_target(question: str, lang: str, template: str, system: str | None) -> None:
+def test_templated_question_has_the_bare_target(
+    question: str, lang: str, template: str, system: str | None
+) -> None:
     prompt = TEMPLATES[template](question, system)
     assert infer_prompt_language(prompt, CONFIG)[0] == lang
 

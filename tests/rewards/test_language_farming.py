@@ -66,7 +66,9 @@ def attempts(target: str) -> list[Case]:
 CASES = [(target, case) for target in TARGETS for case in attempts(target)]
 
 
-@pytest.mark.parametrize(("target", "case"), CASES, ids=[f"{t}-{c.name}-{i}" for i, (t, c) in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("target", "case"), CASES, ids=[f"{t}-{c.name}-{i}" for i, (t, c) in enumerate(CASES)]
+)
 def test_farming_gains_at_most_a_tenth(target: str, case: Case) -> None:
     value, _ = score_language(Regions(False, True, 1, 1, case.reasoning, " 4"), target, None, CONFIG)
     assert value is not None
