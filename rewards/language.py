@@ -253,7 +253,8 @@ _ENGLISH_MARKER_WORDS = (
     " there's i'm i’m i'll and of with from should would could can just then than because but answer"
     " number numbers step next again think compute calculate verify need each other only both same right"
     " maybe hold sum equals times divided multiplied by result find get got gives given means mean make"
-    " thing one two three five seven eight nine eleven twelve twenty thirty hundred thousand"
+    " thing one two three five seven eight nine eleven twelve twenty thirty hundred thousand good great nice"
+    " perfect exactly indeed therefore thus hence finally first"
 )
 _ENGLISH_MARKERS = frozenset(_ENGLISH_MARKER_WORDS.split())
 # Short words English shares with other languages: part of an English filler ("Let me check.", "Oh, so
@@ -262,6 +263,8 @@ _ENGLISH_SHARED_WORDS = "me so on no oh i a it to in at up or an now here go see
 _ENGLISH_SHARED = frozenset(_ENGLISH_SHARED_WORDS.split())
 
 SHORT_PIECE_WORDS = 3
+FEW_WORDS = 5
+FEW_WORDS_TARGET_MIN = 0.1
 SHORT_CONFIDENT = 0.9
 SHORT_SURE = 0.5
 SWITCH_LOG_PROB = math.log(0.05)
@@ -423,6 +426,12 @@ class _Decider:
                 return "ja", None
             if len(candidates) == 1:
                 return candidates[0], None
+        if words < FEW_WORDS and self.english_switches and script == "latin":
+            lowered = run.lower().split()
+            if _ENGLISH_MARKERS.isdisjoint(lowered):
+                return self._decide_unmarked(run), None
+            if all(word in _ENGLISH_MARKERS or word in _ENGLISH_SHARED for word in lowered):
+                return "en", None  # an English filler: "Wait.", "Let me check.", "Okay, next step."
         if words < SHORT_PIECE_WORDS:
             return self._decide_short(script, run, candidates), None
         label = self._decide_long(script, run, candidates)
@@ -449,10 +458,32 @@ class _Decider:
                 break
         return code if script_of(code) == script else _SCRIPT_DEFAULT.get(script, code)
 
+    def _decide_unmarked(self, run: str) -> str | None:
+        """A Latin run of a few words with no English marker, for a Latin-script target other than English.
+
+        fastText leans to English on a few words it barely knows ("Donc, on continue": en 0.53, fr 0.17),
+        so such a run is English only when fastText is sure (:data:`SHORT_CONFIDENT`); it is the target when
+        fastText gives the target at least :data:`FEW_WORDS_TARGET_MIN`; else it is unsure.
+        """
+        predictions = self.raw(run + "\n", TOP_K, 0.0, "replace")
+        if _is_no_info(predictions[0]):
+            return None
+        top_prob, top = predictions[0]
+        code = top[len(_PREFIX) :]
+        if (
+            top_prob >= SHORT_CONFIDENT
+            and script_of(code) == "latin"
+            and (code == "en" or " " in run.strip())
+        ):
+            return code
+        target_label = _PREFIX + self.target
+        for prob, label in predictions:
+            if label == target_label:
+                return self.target if prob >= FEW_WORDS_TARGET_MIN else None
+        return None
+
     def _decide_short(self, script: str, run: str, candidates: tuple[str, ...]) -> str | None:
-        """A run of one or two words, on its own: fillers by word, then fastText restricted to the script."""
-        if self.english_switches and script == "latin" and _is_english_filler(run):
-            return "en"
+        """A run of one or two words, on its own: fastText restricted to the run's script."""
         predictions = self.raw(run + "\n", TOP_K, 0.0, "replace")
         if _is_no_info(predictions[0]):
             return None
@@ -533,14 +564,6 @@ class _Decider:
         emission = math.log(share), math.log(1.0 - share)
         self.emissions[token] = emission
         return emission
-
-
-def _is_english_filler(run: str) -> bool:
-    """True when every word of ``run`` is an English filler word and one of them is a marker."""
-    lowered = run.lower().split()
-    return not _ENGLISH_MARKERS.isdisjoint(lowered) and all(
-        word in _ENGLISH_MARKERS or word in _ENGLISH_SHARED for word in lowered
-    )
 
 
 def score_language(

@@ -80,12 +80,66 @@ LONG: dict[str, tuple[str, ...]] = {
     ),
 }
 SHORT: dict[str, tuple[str, ...]] = {
-    "en": ("Let me see.", "Okay, next step.", "That looks right.", "Good, moving on."),
-    "zh": ("我们继续。", "好的，下一步。", "这样是对的。", "再看一下。"),
-    "fr": ("Voyons voir.", "Bon, continuons.", "C'est juste.", "Très bien, ensuite."),
-    "de": ("Mal sehen.", "Gut, weiter geht's.", "Das stimmt so.", "Schön, dann weiter."),
-    "es": ("Veamos ahora.", "Bien, sigamos.", "Eso es correcto.", "Muy bien, adelante."),
-    "ru": ("Итак, смотрим дальше.", "Хорошо, продолжим.", "Это верно.", "Посмотрим ещё."),
+    "en": (
+        "Let me see.",
+        "Okay, next step.",
+        "That looks right.",
+        "Good, moving on.",
+        "Let's continue.",
+        "So, next.",
+        "Let me verify.",
+        "Okay then.",
+    ),
+    "zh": (
+        "我们继续。",
+        "好的，下一步。",
+        "这样是对的。",
+        "再看一下。",
+        "等等。",
+        "没错。",
+        "再算一遍。",
+        "检查一下。",
+    ),
+    "fr": (
+        "Voyons voir.",
+        "Bon, continuons.",
+        "C'est juste.",
+        "Très bien, ensuite.",
+        "Donc, on continue.",
+        "Alors, voyons.",
+        "Vérifions.",
+        "Oui, exactement.",
+    ),
+    "de": (
+        "Mal sehen.",
+        "Gut, weiter geht's.",
+        "Das stimmt so.",
+        "Schön, dann weiter.",
+        "Also, weiter.",
+        "Moment mal.",
+        "Prüfen wir das.",
+        "Na gut.",
+    ),
+    "es": (
+        "Veamos ahora.",
+        "Bien, sigamos.",
+        "Eso es correcto.",
+        "Muy bien, adelante.",
+        "Entonces, veamos.",
+        "Vale, perfecto.",
+        "Comprobemos.",
+        "De acuerdo.",
+    ),
+    "ru": (
+        "Итак, смотрим дальше.",
+        "Хорошо, продолжим.",
+        "Это верно.",
+        "Посмотрим ещё.",
+        "Подождите.",
+        "Проверим.",
+        "Отлично.",
+        "Итак.",
+    ),
     "ar": ("حسناً، نتابع.", "هذا صحيح.", "لنرَ الآن.", "جيد، الخطوة التالية."),
     "ko": ("좋아요, 계속합시다.", "이제 봅시다.", "맞습니다.", "다음 단계입니다."),
 }
@@ -168,16 +222,18 @@ def _merge_cases() -> list[Case]:
     cases = []
     for target in TARGETS:
         foreign = _foreign(target)
-        for joiner, layout in ((" ", "line"), ("\n", "lines")):
+        for joiner, layout, offset in ((" ", "line", 0), ("\n", "lines", 4)):
             # a short target sentence before each long foreign one (the farming shape of issue 16)
             parts = []
-            for i, long in enumerate(_cycle(LONG[foreign], 4)):
-                parts += [(target, SHORT[target][i % len(SHORT[target])]), (foreign, long)]
+            shorts = _cycle(SHORT[target], 4, offset)
+            for short, long in zip(shorts, _cycle(LONG[foreign], 4), strict=True):
+                parts += [(target, short), (foreign, long)]
             cases.append(build(f"merge-{target}-short-target-{layout}", "merge", target, parts, joiner))
             # a short foreign sentence before each long target one
             parts = []
-            for i, long in enumerate(_cycle(LONG[target], 4, 1)):
-                parts += [(foreign, SHORT[foreign][i % len(SHORT[foreign])]), (target, long)]
+            shorts = _cycle(SHORT[foreign], 4, offset)
+            for short, long in zip(shorts, _cycle(LONG[target], 4, 1), strict=True):
+                parts += [(foreign, short), (target, long)]
             cases.append(build(f"merge-{target}-short-foreign-{layout}", "merge", target, parts, joiner))
         # alternating long sentences, and one short sentence of each at the end
         parts = []
