@@ -20,10 +20,14 @@ sentence's words. So no piece of text ever decides the words of another:
      the run's script wins when its probability is at least a tenth of the top label's (near-ties between
      close languages go the target's way: Portuguese read as Galician, Norwegian as Danish); otherwise
      the run keeps its top label (a confidently Spanish sentence never counts as French).
-   - A shorter run is an English filler when all its words are (for a Latin-script target other than
-     English: "Wait.", "Let me check."); else it takes a confident
-     (:data:`SHORT_CONFIDENT`) label of its script when it has two words, or the restricted label of its
-     script when fastText gives it at least :data:`SHORT_SURE`; else it is unsure.
+   - A shorter run takes a confident (:data:`SHORT_CONFIDENT`) label of its script when it has two words,
+     or the restricted label of its script when fastText gives it at least :data:`SHORT_SURE`; else it is
+     unsure.
+   - For a Latin-script target other than English, a Latin run under :data:`FEW_WORDS` (5) words is first
+     checked word by word: all English filler words ("Wait.", "Let me check.", "Okay, next step.") make it
+     English; with no English marker word at all it is English only when fastText is sure (fastText leans
+     to English on a few words it barely knows: "Donc, on continue." is en 0.53), the target when fastText
+     gives the target at least :data:`FEW_WORDS_TARGET_MIN`, else unsure.
    - An unsure run, or one with fastText's fixed "no information" output (top label ``en`` at about 0.12,
      the output for empty text), takes the decision of the nearest decided run of the same script (before
      it, else after it), else the restricted set's only language of its script, else it is not counted.
