@@ -23,7 +23,7 @@ sentence's words. So no piece of text ever decides the words of another:
    - A shorter run takes a confident (:data:`SHORT_CONFIDENT`) label of its script when it has two words,
      or the restricted label of its script when fastText gives it at least :data:`SHORT_SURE`; else it is
      unsure.
-   - For a Latin-script target other than English, a Latin run under :data:`FEW_WORDS` (5) words is first
+   - For a target of :data:`ENGLISH_SWITCH_TARGETS`, a Latin run under :data:`FEW_WORDS` (5) words is first
      checked word by word: all English filler words ("Wait.", "Let me check.", "Okay, next step.") make it
      English; with no English marker word at all it is English only when fastText is sure (fastText leans
      to English on a few words it barely knows: "Donc, on continue." is en 0.53), the target when fastText
@@ -31,9 +31,10 @@ sentence's words. So no piece of text ever decides the words of another:
    - An unsure run, or one with fastText's fixed "no information" output (top label ``en`` at about 0.12,
      the output for empty text), takes the decision of the nearest decided run of the same script (before
      it, else after it), else the restricted set's only language of its script, else it is not counted.
-4. Below the sentence, for a Latin-script target other than English: a sentence decided as the target
-   that holds an English marker word (a word no other common Latin-script language writes: "the",
-   "wait", "which", ...) is labelled word by word (:meth:`_Decider._english_words`): leading fillers
+4. Below the sentence, for a target of :data:`ENGLISH_SWITCH_TARGETS` (French, German, Spanish, Italian,
+   Portuguese: the targets whose words were checked against the marker list), a sentence decided as the
+   target that holds an English marker word (a word none of those languages writes: "the", "wait",
+   "which", ...) is labelled word by word (:meth:`_Decider._english_words`): leading fillers
    ("Wait, ...", "Hmm, ...") and runs of English words count as English, a lone marker does not switch.
    In other scripts a switch is a script change, found in step 2.
 5. Han and Kana count one word per character, every other script (Korean included) one per token. The
@@ -247,8 +248,8 @@ _SCRIPT_DEFAULT: dict[str, str] = {
     "latin": "en",
 }
 
-# English words that no other common Latin-script language writes (so "me", "on", "no", "so", "die",
-# "also", "was", "six", "ten", "correct" are left out): R1-Zero's drift fillers and function words. Inside a
+# English words that French, German, Spanish, Italian and Portuguese do not write (so "me", "on", "no",
+# "so", "die", "also", "was", "has", "six", "ten", "four", "correct" are left out): R1-Zero's drift fillers and function words. Inside a
 # sentence in another Latin-script target they mark a switch to English (see _english_words).
 _ENGLISH_MARKER_WORDS = (
     "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check recheck yeah yes the this"
@@ -266,6 +267,8 @@ _ENGLISH_MARKERS = frozenset(_ENGLISH_MARKER_WORDS.split())
 _ENGLISH_SHARED_WORDS = "me so on no oh i a it to in at up or an now here go see also all well"
 _ENGLISH_SHARED = frozenset(_ENGLISH_SHARED_WORDS.split())
 
+# Targets whose own words were checked against _ENGLISH_MARKERS and _ENGLISH_SHARED (none is a marker).
+ENGLISH_SWITCH_TARGETS: tuple[str, ...] = ("fr", "de", "es", "it", "pt")
 SHORT_PIECE_WORDS = 3
 FEW_WORDS = 5
 FEW_WORDS_TARGET_MIN = 0.1
@@ -411,8 +414,9 @@ class _Decider:
         for code in sorted(self.allowed, key=lambda code: code != target):
             script = script_of(code)
             self.candidates[script] = (*self.candidates.get(script, ()), code)
-        # Sub-sentence switches to English are looked for when the target is another Latin-script language.
-        self.english_switches = script_of(target) == "latin" and target != "en"
+        # Switches to English inside Latin-script text are looked for in the targets whose words were checked
+        # against the marker list (Dutch writes "is", "we", "of": it is not among them).
+        self.english_switches = target in ENGLISH_SWITCH_TARGETS
         self.emissions: dict[str, tuple[float, float]] = {}
 
     def only_candidate(self, script: str) -> str | None:
