@@ -281,6 +281,7 @@ _NEUTRAL_EMISSION = (math.log(0.5), math.log(0.5))
 MARKER_REACH = 4
 _FAR_EMISSION = (math.log(0.25), math.log(0.75))
 MAX_WORD_PREDICTIONS = 2048
+MAX_SHORT_PREDICTIONS = 8192
 
 
 def script_of(lang: str) -> str:
@@ -372,6 +373,7 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
         ):
             label, split = decider.decide(script, run, words)
             runs.append((script, words, label, split))
+    context = _context(runs)
     counts: dict[str, int] = {}
     silent = 0
     for index, (script, words, label, split) in enumerate(runs):
@@ -380,7 +382,7 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
                 counts[code] = counts.get(code, 0) + n
             continue
         if label is None:
-            label = _from_context(runs, index, script) or decider.only_candidate(script)
+            label = context[index] or decider.only_candidate(script)
         if label is None:
             silent += words
         else:
@@ -388,18 +390,23 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
     return counts, silent
 
 
-def _from_context(
-    runs: list[tuple[str, int, str | None, dict[str, int] | None]], index: int, script: str
-) -> str | None:
-    """The decision of the nearest decided run of the same script, looking back first, then ahead."""
-    for step in (-1, 1):
-        at = index + step
-        while 0 <= at < len(runs):
-            other_script, _, label, _ = runs[at]
-            if other_script == script and label is not None:
-                return label
-            at += step
-    return None
+def _context(runs: list[tuple[str, int, str | None, dict[str, int] | None]]) -> list[str | None]:
+    """For each unsure run, the decision of the nearest decided run of its script: before it, else after it.
+
+    Two passes, so a text of many unsure runs costs linear time.
+    """
+    context: list[str | None] = [None] * len(runs)
+    if all(label is not None for _, _, label, _ in runs):
+        return context
+    for order in (range(len(runs)), range(len(runs) - 1, -1, -1)):
+        nearest: dict[str, str] = {}
+        for index in order:
+            script, _, label, _ = runs[index]
+            if label is not None:
+                nearest[script] = label
+            elif context[index] is None:
+                context[index] = nearest.get(script)
+    return context
 
 
 class _Decider:
@@ -418,6 +425,8 @@ class _Decider:
         # against the marker list (Dutch writes "is", "we", "of": it is not among them).
         self.english_switches = target in ENGLISH_SWITCH_TARGETS
         self.emissions: dict[str, tuple[float, float]] = {}
+        self.decisions: dict[tuple[str, str], tuple[str | None, dict[str, int] | None]] = {}
+        self.short_predictions = 0
 
     def only_candidate(self, script: str) -> str | None:
         """The restricted set's only language written in ``script``, if there is exactly one."""
@@ -425,7 +434,24 @@ class _Decider:
         return candidates[0] if len(candidates) == 1 else None
 
     def decide(self, script: str, run: str, words: int) -> tuple[str | None, dict[str, int] | None]:
-        """(decision or None when unsure, words per language when the run switches inside)."""
+        """(decision or None when unsure, words per language when the run switches inside).
+
+        A run seen before in the same text gets the same decision without a prediction ("Wait." again).
+        After :data:`MAX_SHORT_PREDICTIONS` distinct runs under :data:`FEW_WORDS` words, the next ones are
+        unsure (decided by their context) without a prediction, so a text cut into thousands of one-word
+        sentences costs about what it did when short sentences were merged.
+        """
+        key = (script, run)
+        known = self.decisions.get(key)
+        if known is None:
+            if words < FEW_WORDS:
+                if self.short_predictions >= MAX_SHORT_PREDICTIONS:
+                    return None, None
+                self.short_predictions += 1
+            known = self.decisions[key] = self._decide(script, run, words)
+        return known
+
+    def _decide(self, script: str, run: str, words: int) -> tuple[str | None, dict[str, int] | None]:
         if script == "hangul":
             return "ko", None
         candidates = self.candidates.get(script, ())
