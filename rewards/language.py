@@ -425,8 +425,7 @@ class _Decider:
         # against the marker list (Dutch writes "is", "we", "of": it is not among them).
         self.english_switches = target in ENGLISH_SWITCH_TARGETS
         self.emissions: dict[str, tuple[float, float]] = {}
-        self.decisions: dict[tuple[str, str], tuple[str | None, dict[str, int] | None]] = {}
-        self.short_predictions = 0
+        self.short_decisions: dict[tuple[str, str], tuple[str | None, dict[str, int] | None]] = {}
 
     def only_candidate(self, script: str) -> str | None:
         """The restricted set's only language written in ``script``, if there is exactly one."""
@@ -436,19 +435,19 @@ class _Decider:
     def decide(self, script: str, run: str, words: int) -> tuple[str | None, dict[str, int] | None]:
         """(decision or None when unsure, words per language when the run switches inside).
 
-        A run seen before in the same text gets the same decision without a prediction ("Wait." again).
-        After :data:`MAX_SHORT_PREDICTIONS` distinct runs under :data:`FEW_WORDS` words, the next ones are
-        unsure (decided by their context) without a prediction, so a text cut into thousands of one-word
-        sentences costs about what it did when short sentences were merged.
+        A run under :data:`FEW_WORDS` words seen before in the same text gets the same decision without a
+        prediction ("Wait." again), and after :data:`MAX_SHORT_PREDICTIONS` distinct ones the next are unsure
+        (decided by their context) without a prediction, so a text cut into thousands of one-word sentences
+        costs about what it did when short sentences were merged.
         """
+        if words >= FEW_WORDS:
+            return self._decide(script, run, words)
         key = (script, run)
-        known = self.decisions.get(key)
+        known = self.short_decisions.get(key)
         if known is None:
-            if words < FEW_WORDS:
-                if self.short_predictions >= MAX_SHORT_PREDICTIONS:
-                    return None, None
-                self.short_predictions += 1
-            known = self.decisions[key] = self._decide(script, run, words)
+            if len(self.short_decisions) >= MAX_SHORT_PREDICTIONS:
+                return None, None
+            known = self.short_decisions[key] = self._decide(script, run, words)
         return known
 
     def _decide(self, script: str, run: str, words: int) -> tuple[str | None, dict[str, int] | None]:

@@ -535,3 +535,26 @@ def test_word_level_switch_detection_is_bounded(monkeypatch: pytest.MonkeyPatch)
     word_calls = [line for line in calls if " " not in line.strip()]
     assert len(set(words)) > language.MAX_WORD_PREDICTIONS  # more distinct words near a marker than the cap
     assert len(word_calls) == language.MAX_WORD_PREDICTIONS
+
+
+def test_short_sentences_are_predicted_once_and_boundedly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A repeated short sentence is predicted once per text; past MAX_SHORT_PREDICTIONS distinct short
+    # sentences, the next are left to their context without a prediction.
+    from rewards import language
+
+    raw = language._load_raw()
+    calls = []
+
+    def counting(line: str, k: int, threshold: float, errors: str) -> list[tuple[float, str]]:
+        calls.append(line)
+        return raw(line, k, threshold, errors)
+
+    monkeypatch.setattr(language, "_load_raw", lambda: counting)
+    language.language_shares("Genau. " * 1000, "de")
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(language, "MAX_SHORT_PREDICTIONS", 100)
+    letters = "bcdfghjklmnpqrstvz"
+    made_up = [a + b + c + "en." for a in letters for b in "aeiou" for c in letters]
+    language.language_shares(" ".join(made_up), "de")
+    assert len(calls) == 100
