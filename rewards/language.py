@@ -252,7 +252,7 @@ _SCRIPT_DEFAULT: dict[str, str] = {
 # "so", "die", "also", "was", "has", "six", "ten", "four", "correct" are left out): R1-Zero's drift fillers and function words. Inside a
 # sentence in another Latin-script target they mark a switch to English (see _english_words).
 _ENGLISH_MARKER_WORDS = (
-    "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check recheck yeah yes the this"
+    "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check double'check recheck yeah yes the this"
     " that these those we we're we’re we've is isn't are aren't were be been being have does doesn't"
     " did didn't don't what which who where when why how there their they them it's it’s that's that’s"
     " there's i'm i’m i'll and of with from should would could can just then than because but answer"

@@ -410,6 +410,11 @@ SENTENCES: list[tuple[str, list[str]]] = [
         ["Die Antwort ist genau  ", "Dann weiter"],
     ),  # a number ends it
     ("答案是 42。然后 x = 5! Fin", ["答案是  ", "然后 x    ", "Fin"]),
+    # a hyphenated word is one word; single letters (variables) stay apart
+    (
+        "Let me double-check the x-axis. Peut-être vingt-deux",
+        ["Let me double'check the x axis", "Peut'être vingt'deux"],
+    ),
 ]
 
 
