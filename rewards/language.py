@@ -53,6 +53,7 @@ names removed (:mod:`rewards.chat_prompt`), at most its last :data:`MAX_PROMPT_C
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import math
 import threading
@@ -305,32 +306,77 @@ def infer_prompt_language(prompt: str, config: LanguageConfig) -> tuple[str | No
     """The language of the question in ``prompt``, or None when it is too short or unclear.
 
     The question is the last user turn's text, template markup and role names removed
-    (:mod:`rewards.chat_prompt`). Its last paragraph decides when it alone is clear (Gemma and Mistral put the
-    system prompt at the top of the user turn), else the whole question. A text is clear when fastText
-    gives it at least ``config.min_prompt_confidence`` on at least ``config.min_prompt_words`` words, or,
-    failing that, when all its letters are Han, Kana or Hangul: ``ja`` with Kana, ``ko`` with Hangul, else
-    ``zh`` (short Chinese questions are often below fastText's confidence).
+    (:mod:`rewards.chat_prompt`), at most its last :data:`MAX_PROMPT_CHARS` characters. Then, in order:
+
+    1. Its sentences in a language other than English decide, when they hold at least
+       ``config.min_prompt_words`` words (the language with the most): instructions around a question are
+       usually English ("Please reason step by step, and put your final answer within \\boxed{}."). A
+       sentence votes when all its letters are Han, Kana or Hangul (``zh``, ``ja`` with Kana, ``ko``), or
+       when fastText gives it at least ``config.min_prompt_confidence`` on two words or more.
+    2. Else its last paragraph, when it alone is clear (Gemma and Mistral put the system prompt at the top
+       of the user turn).
+    3. Else the whole question, when it is clear: fastText gives it at least
+       ``config.min_prompt_confidence`` on at least ``config.min_prompt_words`` words, or all its letters
+       are Han, Kana or Hangul (short Chinese questions are often below fastText's confidence).
+
+    Results are cached per (prompt, config): a GRPO group shares its prompt.
 
     Example:
         >>> infer_prompt_language("<|im_start|>user\\n计算六乘以七等于多少？<|im_end|>\\n<|im_start|>assistant\\n",
         ...                       LanguageConfig())[0]
         'zh'
     """
+    label, info = _infer_prompt_language(prompt, config)
+    return label, dict(info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _infer_prompt_language(
+    prompt: str, config: LanguageConfig
+) -> tuple[str | None, tuple[tuple[str, Any], ...]]:
     question = last_user_turn(prompt)[-MAX_PROMPT_CHARS:]
-    parts = paragraphs(question)
-    info: dict[str, Any] = {}
-    if len(parts) > 1:
-        label, info = _clear_language(parts[-1], config)
-        if label is not None:
-            return label, info
-    label, info = _clear_language(question, config)
-    return label, info
+    label, info = _non_english_sentences(question, config)
+    if label is None:
+        parts = paragraphs(question)
+        if len(parts) > 1:
+            label, info = _clear_language(parts[-1], config)
+        if label is None:
+            label, info = _clear_language(question, config)
+    return label, tuple(info.items())
+
+
+def _non_english_sentences(question: str, config: LanguageConfig) -> tuple[str | None, dict[str, Any]]:
+    """The language other than English with the most words among the question's clear sentences."""
+    predict = _load()
+    votes: dict[str, int] = {}
+    for piece in sentences(question):
+        runs = script_runs(piece)
+        words = sum(n for _, _, n in runs)
+        if not runs:
+            continue
+        if all(script in ("cjk", "hangul") for script, _, _ in runs):
+            label: str | None = _cjk_script_language(piece)
+        elif words >= 2:
+            prob, top = predict(piece.strip(), 1)[0]
+            confident = prob >= config.min_prompt_confidence and not _is_no_info((prob, top))
+            label = top[len(_PREFIX) :] if confident else None
+        else:
+            label = None
+        if label is not None and label != "en":
+            label = _PROMPT_LABEL_TARGET.get(label, label)
+            votes[label] = votes.get(label, 0) + words
+    if not votes:
+        return None, {}
+    label = max(votes, key=votes.__getitem__)
+    if votes[label] < max(1, config.min_prompt_words):
+        return None, {}
+    return label, {"language_prompt_words": votes[label], "language_prompt_from": "sentences"}
 
 
 def _clear_language(text: str, config: LanguageConfig) -> tuple[str | None, dict[str, Any]]:
     """``text``'s language when fastText is confident on enough words, or its CJK script decides."""
     cleaned = one_line(clean_text(text)).strip()
-    words = count_words(cleaned) if cleaned else 0
+    words = sum(map(count_words, split_segments(cleaned))) if cleaned else 0  # sentence marks are not words
     info: dict[str, Any] = {"language_prompt_words": words}
     if not words:
         return None, info

@@ -97,6 +97,21 @@ def test_bare_question(question: str, lang: str) -> None:
     assert infer_prompt_language(question, CONFIG)[0] == lang
 
 
+# English instructions around a question in another language do not decide (R1's recommended prompt).
+INSTRUCTIONS: list[str] = [
+    "{q}\nPlease reason step by step, and put your final answer within \\boxed{{}}.",
+    "{q}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}.",
+    "Solve the following math problem step by step. Give only the number at the end.\n\n{q}",
+]
+
+
+@pytest.mark.parametrize("instruction", INSTRUCTIONS)
+@pytest.mark.parametrize(("question", "lang"), QUESTIONS)
+def test_english_instructions_do_not_decide(question: str, lang: str, instruction: str) -> None:
+    prompt = chatml(instruction.format(q=question), SYSTEM)
+    assert infer_prompt_language(prompt, CONFIG)[0] == lang
+
+
 @pytest.mark.parametrize("system", [None, SYSTEM], ids=["no-system", "system"])
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 @pytest.mark.parametrize(("question", "lang"), QUESTIONS)
