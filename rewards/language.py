@@ -319,22 +319,22 @@ def infer_prompt_language(prompt: str, config: LanguageConfig) -> tuple[str | No
        ``config.min_prompt_confidence`` on at least ``config.min_prompt_words`` words, or all its letters
        are Han, Kana or Hangul (short Chinese questions are often below fastText's confidence).
 
-    Results are cached per (prompt, config): a GRPO group shares its prompt.
+    Results are cached per (question, config): a GRPO group shares its prompt.
 
     Example:
         >>> infer_prompt_language("<|im_start|>user\\n计算六乘以七等于多少？<|im_end|>\\n<|im_start|>assistant\\n",
         ...                       LanguageConfig())[0]
         'zh'
     """
-    label, info = _infer_prompt_language(prompt, config)
+    label, info = _question_language(last_user_turn(prompt)[-MAX_PROMPT_CHARS:], config)
     return label, dict(info)
 
 
-@functools.lru_cache(maxsize=4096)
-def _infer_prompt_language(
-    prompt: str, config: LanguageConfig
+# Keyed by the question (at most MAX_PROMPT_CHARS characters), so the cache holds at most about 32 MB.
+@functools.lru_cache(maxsize=1024)
+def _question_language(
+    question: str, config: LanguageConfig
 ) -> tuple[str | None, tuple[tuple[str, Any], ...]]:
-    question = last_user_turn(prompt)[-MAX_PROMPT_CHARS:]
     label, info = _non_english_sentences(question, config)
     if label is None:
         parts = paragraphs(question)
