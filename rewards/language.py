@@ -234,7 +234,8 @@ _SCRIPT_LANGUAGES: dict[str, str] = {
     "hangul": "ko",
     "cyrillic": "ru uk be bg mk sr kk ky tg mn tt ba cv ce os sah bxr",
     "arabic": "ar fa ur ps ckb ug sd azb arz mzn pnb glk",
-    "other": "el he yi hi mr ne sa bn as ta te kn ml gu pa or si th lo km my ka hy am bo dv mai new bh bpy gom",
+    "other": "el he yi hi mr ne sa bn as ta te kn ml gu pa or si th lo km my ka hy am bo dv mai new bh"
+    " bpy gom",
 }
 _SCRIPT_OF: dict[str, str] = {
     code: script for script, codes in _SCRIPT_LANGUAGES.items() for code in codes.split()
@@ -250,17 +251,17 @@ _SCRIPT_DEFAULT: dict[str, str] = {
 }
 
 # English words that French, German, Spanish, Italian and Portuguese do not write (so "me", "on", "no",
-# "so", "die", "also", "was", "has", "six", "ten", "four", "correct" are left out): R1-Zero's drift fillers and function words. Inside a
-# sentence in another Latin-script target they mark a switch to English (see _english_words).
+# "so", "die", "also", "was", "has", "six", "ten", "four", "correct" are left out): R1-Zero's drift fillers
+# and function words. Inside a sentence in one of those targets they mark a switch to English.
 _ENGLISH_MARKER_WORDS = (
-    "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check double'check recheck yeah yes the this"
-    " that these those we we're we’re we've is isn't are aren't were be been being have does doesn't"
-    " did didn't don't what which who where when why how there their they them it's it’s that's that’s"
-    " there's i'm i’m i'll and of with from should would could can just then than because but answer"
-    " number numbers step next again think compute calculate verify need each other only both same right"
-    " maybe hold sum equals times divided multiplied by result find get got gives given means mean make"
-    " thing one two three five seven eight nine eleven twelve twenty thirty hundred thousand good great nice"
-    " perfect exactly indeed therefore thus hence finally first"
+    "wait hmm hmmm hm okay ok alright let let's let’s actually check double-check double'check recheck"
+    " yeah yes the this that these those we we're we’re we've is isn't are aren't were be been being have"
+    " does doesn't did didn't don't what which who where when why how there their they them it's it’s"
+    " that's that’s there's i'm i’m i'll and of with from should would could can just then than because"
+    " but answer number numbers step next again think compute calculate verify need each other only both"
+    " same right maybe hold sum equals times divided multiplied by result find get got gives given means"
+    " mean make thing one two three five seven eight nine eleven twelve twenty thirty hundred thousand"
+    " good great nice perfect exactly indeed therefore thus hence finally first"
 )
 _ENGLISH_MARKERS = frozenset(_ENGLISH_MARKER_WORDS.split())
 # Short words English shares with other languages: part of an English filler ("Let me check.", "Oh, so
