@@ -269,8 +269,26 @@ _ENGLISH_MARKERS = frozenset(_ENGLISH_MARKER_WORDS.split())
 _ENGLISH_SHARED_WORDS = "me so on no oh i a it to in at up or an now here go see also all well"
 _ENGLISH_SHARED = frozenset(_ENGLISH_SHARED_WORDS.split())
 
+# Everyday words of those targets that English does not write (so "on", "a", "so", "also", "no", "me",
+# "car", "gut", "die", "moment", "vale", "sim" are left out): a few words with no English marker, which fastText cannot place, are the target's when they
+# hold one (short sentences such as "Bien, sigamos.", "Genau.", "Alors, voyons.").
+_TARGET_WORD_LISTS: dict[str, str] = {
+    "fr": "donc alors oui bon bien voilà ensuite puis c'est est et nous vous je il elle les des du une très"
+    " mais voyons continuons vérifions attends attendez parfait exactement d'accord enfin bref calculons"
+    " reprenons peut'être effectivement ainsi le de",
+    "de": "genau ja stimmt richtig dann weiter mal nun schön sehr prüfen wir das ist und der nicht noch einmal"
+    " jetzt rechnen berechnen",
+    "es": "bien sí claro bueno entonces pues muy sigamos veamos vamos espera exacto correcto perfecto listo de"
+    " acuerdo los las y es que ahora luego así también revisemos comprobemos calculemos",
+    "it": "bene allora sì quindi vediamo ecco dunque esatto giusto perfetto aspetta controlliamo il della che"
+    " è poi",
+    "pt": "bem então certo vamos exato perfeito espera agora que é não os das depois",
+}
+_TARGET_WORDS: dict[str, frozenset[str]] = {
+    code: frozenset(words.split()) for code, words in _TARGET_WORD_LISTS.items()
+}
 # Targets whose own words were checked against _ENGLISH_MARKERS and _ENGLISH_SHARED (none is a marker).
-ENGLISH_SWITCH_TARGETS: tuple[str, ...] = ("fr", "de", "es", "it", "pt")
+ENGLISH_SWITCH_TARGETS: tuple[str, ...] = tuple(_TARGET_WORD_LISTS)
 SHORT_PIECE_WORDS = 3
 FEW_WORDS = 5
 FEW_WORDS_TARGET_MIN = 0.1
@@ -509,7 +527,7 @@ class _Decider:
         if words < FEW_WORDS and self.english_switches and script == "latin":
             lowered = run.lower().split()
             if _ENGLISH_MARKERS.isdisjoint(lowered):
-                return self._decide_unmarked(run), None
+                return self._decide_unmarked(run, lowered), None
             if all(word in _ENGLISH_MARKERS or word in _ENGLISH_SHARED for word in lowered):
                 return "en", None  # an English filler: "Wait.", "Let me check.", "Okay, next step."
         if words < SHORT_PIECE_WORDS:
@@ -538,29 +556,30 @@ class _Decider:
                 break
         return code if script_of(code) == script else _SCRIPT_DEFAULT.get(script, code)
 
-    def _decide_unmarked(self, run: str) -> str | None:
-        """A Latin run of a few words with no English marker, for a Latin-script target other than English.
+    def _decide_unmarked(self, run: str, lowered: list[str]) -> str | None:
+        """A Latin run of a few words with no English marker, for a target of :data:`ENGLISH_SWITCH_TARGETS`.
 
         fastText leans to English on a few words it barely knows ("Donc, on continue": en 0.53, fr 0.17),
         so such a run is English only when fastText is sure (:data:`SHORT_CONFIDENT`); it is the target when
-        fastText gives the target at least :data:`FEW_WORDS_TARGET_MIN`; else it is unsure.
+        fastText gives the target at least :data:`FEW_WORDS_TARGET_MIN`, or, fastText unsure, when it holds
+        one of the target's everyday words that English does not write (``_TARGET_WORDS``: "Bien, sigamos.",
+        "Genau."); else it is unsure.
         """
         predictions = self.raw(run + "\n", TOP_K, 0.0, "replace")
-        if _is_no_info(predictions[0]):
-            return None
-        top_prob, top = predictions[0]
-        code = top[len(_PREFIX) :]
-        if (
-            top_prob >= SHORT_CONFIDENT
-            and script_of(code) == "latin"
-            and (code == "en" or " " in run.strip())
-        ):
-            return code
-        target_label = _PREFIX + self.target
-        for prob, label in predictions:
-            if label == target_label:
-                return self.target if prob >= FEW_WORDS_TARGET_MIN else None
-        return None
+        if not _is_no_info(predictions[0]):
+            top_prob, top = predictions[0]
+            code = top[len(_PREFIX) :]
+            if (
+                top_prob >= SHORT_CONFIDENT
+                and script_of(code) == "latin"
+                and (code == "en" or " " in run.strip())
+            ):
+                return code
+            target_label = _PREFIX + self.target
+            for prob, label in predictions:
+                if label == target_label and prob >= FEW_WORDS_TARGET_MIN:
+                    return self.target
+        return None if _TARGET_WORDS[self.target].isdisjoint(lowered) else self.target
 
     def _decide_short(self, script: str, run: str, candidates: tuple[str, ...]) -> str | None:
         """A run of one or two words, on its own: fastText restricted to the run's script."""

@@ -563,3 +563,34 @@ def test_short_sentences_are_predicted_once_and_boundedly(monkeypatch: pytest.Mo
     made_up = [a + b + c + "en." for a in letters for b in "aeiou" for c in letters]
     language.language_shares(" ".join(made_up), "de")
     assert len(calls) == 100
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Short sentences are decided on their own, never by the long sentence next to them
+# ---------------------------------------------------------------------------------------------------------
+
+ENGLISH_LONG = "First we need to find how many apples are left in the basket after lunch."
+SHORT_DECISIONS: list[tuple[str, str, str]] = [
+    # (short sentence, target, the language its words must count for)
+    ("Genau.", "de", "de"),  # fastText: "no information"
+    ("Bien, sigamos.", "es", "es"),  # fastText: Belarusian at 0.10
+    ("Donc, on continue.", "fr", "fr"),  # fastText: English at 0.53
+    ("Claro.", "es", "es"),
+    ("Итак, смотрим дальше.", "ru", "ru"),  # by script
+    ("好，继续。", "zh", "zh"),
+    ("좋아요, 계속합시다.", "ko", "ko"),
+    ("Wait.", "fr", "en"),  # fastText: French at 0.89; an English filler
+    ("Let me check.", "de", "en"),  # fastText: "no information"
+    ("Moving on.", "fr", "en"),  # no marker, no target word: the English context decides
+    ("Okay, next step.", "es", "en"),
+]
+
+
+@pytest.mark.parametrize(("short", "target", "counted_as"), SHORT_DECISIONS)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_short_sentence_next_to_english(short: str, target: str, counted_as: str, where: str) -> None:
+    text = f"{short} {ENGLISH_LONG}" if where == "before" else f"{ENGLISH_LONG} {short}"
+    counts, silent = language_shares(text, target)
+    short_words = sum(count_words(piece) for piece in sentences(short))
+    assert silent == 0
+    assert counts.get(counted_as, 0) == short_words + (len(ENGLISH_LONG.split()) if counted_as == "en" else 0)
