@@ -27,7 +27,8 @@ sentence's words. So no piece of text ever decides the words of another:
      checked word by word: all English filler words ("Wait.", "Let me check.", "Okay, next step.") make it
      English; with no English marker word at all it is English only when fastText is sure (fastText leans
      to English on a few words it barely knows: "Donc, on continue." is en 0.53), the target when fastText
-     gives the target at least :data:`FEW_WORDS_TARGET_MIN`, else unsure.
+     gives the target at least :data:`FEW_WORDS_TARGET_MIN` or it holds one of the target's everyday words
+     that English does not write ("Genau.", "Bien, sigamos."), else unsure.
    - An unsure run, or one with fastText's fixed "no information" output (top label ``en`` at about 0.12,
      the output for empty text), takes the decision of the nearest decided run of the same script (before
      it, else after it), else the restricted set's only language of its script, else it is not counted.
