@@ -434,9 +434,10 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
     # (script, words, decision before sub-sentence switches or None, words per language)
     runs: list[tuple[str, int, str | None, dict[str, int] | None]] = []
     for piece in sentences(sample):
-        for script, run, words in (
-            (("latin", piece, len(piece.split())),) if latin_only else script_runs(piece)
-        ):
+        pieces = (("latin", piece, len(piece.split())),) if latin_only else script_runs(piece)
+        for script, run, words in pieces:
+            if len(pieces) > 1 and _is_symbol_like(script, run):
+                continue
             label, split = decider.decide(script, run, words)
             runs.append((script, words, label, split))
     context = _context(runs)
@@ -454,6 +455,14 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
         else:
             counts[label] = counts.get(label, 0) + words
     return counts, silent
+
+
+def _is_symbol_like(script: str, run: str) -> bool:
+    """True for a lone Latin token of at most 3 letters in a sentence of another script: a unit or a name.
+
+    ``5 cm`` or ``设 AB 为`` are not a switch of language; ``OK`` or ``Hmm`` (English markers) are.
+    """
+    return script == "latin" and len(run) <= 3 and " " not in run and run.lower() not in _ENGLISH_MARKERS
 
 
 def _context(runs: list[tuple[str, int, str | None, dict[str, int] | None]]) -> list[str | None]:

@@ -594,3 +594,17 @@ def test_short_sentence_next_to_english(short: str, target: str, counted_as: str
     short_words = sum(count_words(piece) for piece in sentences(short))
     assert silent == 0
     assert counts.get(counted_as, 0) == short_words + (len(ENGLISH_LONG.split()) if counted_as == "en" else 0)
+
+
+# Units and short names in Latin letters inside another script are not words; English fillers are.
+UNITS_AND_NAMES: list[tuple[str, str, dict[str, int]]] = [
+    ("长方形的长是 12 cm，宽是 5 cm，所以面积是 60 cm²。", "zh", {"zh": 13}),
+    ("设 AB 为线段，OK，我们继续。", "zh", {"zh": 8, "en": 1}),
+    ("我们用 Python 验证一下。", "zh", {"zh": 7, "en": 1}),  # a longer Latin word is a switch
+    ("Длина равна 12 cm, ширина 5 cm.", "ru", {"ru": 3}),
+]
+
+
+@pytest.mark.parametrize(("text", "target", "counts"), UNITS_AND_NAMES)
+def test_units_and_short_names_in_other_scripts(text: str, target: str, counts: dict[str, int]) -> None:
+    assert language_shares(text, target) == (counts, 0)
