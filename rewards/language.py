@@ -9,7 +9,9 @@ sentence's words. So no piece of text ever decides the words of another:
 1. Math, LaTeX, code, URLs, numbers and symbols are removed first (:mod:`rewards.text`); sentence
    punctuation after a number stays (``genau 36.`` still ends its sentence).
 2. The text is cut at line breaks and sentence ends, and each sentence where its script changes (Han/Kana,
-   Hangul, Cyrillic, Arabic, Latin, other). Pieces are never merged.
+   Hangul, Cyrillic, Arabic, Latin, other). Pieces are never merged. In a sentence of another script,
+   Latin single letters (variables) and a lone Latin token of up to 3 letters that is not an English
+   marker (a unit or a name: ``5 cm``, ``AB``) are not words.
 3. Each run is decided on its own, within the restricted set: the target plus the languages policies
    drift to (English and Chinese), taken by script.
 
@@ -45,7 +47,9 @@ sentence's words. So no piece of text ever decides the words of another:
 Bounded work: at most :data:`MAX_ANALYSED_CHARS` characters of reasoning are analysed; a longer reasoning
 is read as :data:`SAMPLE_WINDOWS` evenly spaced windows (cut at line breaks) that together hold that many
 characters, so a 10 MB reasoning costs about as much as a 256 kB one, and the score is an estimate over
-the whole text rather than its beginning.
+the whole text rather than its beginning. Extra predictions are bounded per text: a short run is predicted
+once however often it repeats and at most :data:`MAX_SHORT_PREDICTIONS` distinct ones are, and at most
+:data:`MAX_WORD_PREDICTIONS` distinct words are predicted alone for step 4.
 
 Target from a prompt: the question is the last user turn's text with all chat-template markup and role
 names removed (:mod:`rewards.chat_prompt`), at most its last :data:`MAX_PROMPT_CHARS` characters; see

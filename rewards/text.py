@@ -165,7 +165,6 @@ _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _CYRILLIC = "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f"
 _ARABIC = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
 _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0300-\u036f\u1e00-\u1eff"
-_PER_CHAR = re.compile(f"[{_HAN}{_KANA}]")
 _PER_CHAR_RUN = re.compile(f"[{_HAN}{_KANA}]+")
 _KANA_CHAR = re.compile(f"[{_KANA}]")
 
