@@ -623,10 +623,10 @@ class _Decider:
         change is found (Viterbi over two states): a lone marker inside a
         sentence does not switch it, a leading filler ("Wait, ...") or a run of English words does.
         """
-        tokens = run.split()
         lowered = run.lower().split()
         if _ENGLISH_MARKERS.isdisjoint(lowered):
             return 0
+        tokens = run.split()
         target_label = _PREFIX + self.target
         english_label = _PREFIX + "en"
         # best[state] = (log-probability, English words so far) of the best path ending in that state
