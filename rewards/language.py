@@ -63,7 +63,7 @@ import importlib.resources
 import math
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from rewards.chat_prompt import last_user_turn, paragraphs
 from rewards.config import LanguageConfig
@@ -424,6 +424,57 @@ def _cjk_script_language(cleaned: str) -> str | None:
     return "ja" if any(has_kana(run) for _, run, _ in runs) else "zh"
 
 
+class DecidedRun(NamedTuple):
+    """One piece of the reasoning as the reward decided it.
+
+    Attributes:
+        text: the piece (one sentence, or the part of it written in one script).
+        script: the script it is written in.
+        words: its words, as the reward counts them.
+        label: the language all its words count for, or None (its words are split, or it did not vote).
+        split: words per language when the piece switches language inside, else None.
+        from_context: True when it was unsure and took the decision of its nearest decided neighbour.
+    """
+
+    text: str
+    script: str
+    words: int
+    label: str | None
+    split: dict[str, int] | None
+    from_context: bool
+
+
+def decide_runs(text: str, target: str) -> list[DecidedRun]:
+    """Every piece of ``text`` with the language its words count for (see the module docstring).
+
+    Example:
+        >>> [(r.label, r.words) for r in decide_runs("We add the two numbers. Nous ajoutons les deux nombres.", "fr")]
+        [('en', 5), ('fr', 5)]
+    """
+    raw = _load_raw()
+    sample = _sample(text)
+    latin_only = is_latin1(sample)
+    decider = _Decider(raw, target)
+    # (script, words, decision before sub-sentence switches or None, words per language, text)
+    runs: list[tuple[str, int, str | None, dict[str, int] | None, str]] = []
+    for piece in sentences(sample):
+        pieces = (("latin", piece, len(piece.split())),) if latin_only else script_runs(piece)
+        for script, run, words in pieces:
+            if len(pieces) > 1 and _is_symbol_like(script, run):
+                continue
+            label, split = decider.decide(script, run, words)
+            runs.append((script, words, label, split, run))
+    context = _context(runs)
+    out: list[DecidedRun] = []
+    for index, (script, words, label, split, run) in enumerate(runs):
+        from_context = False
+        if split is None and label is None:
+            label = context[index] or decider.only_candidate(script)
+            from_context = label is not None
+        out.append(DecidedRun(run, script, words, None if split is not None else label, split, from_context))
+    return out
+
+
 def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
     """Words per decided language in ``text`` (labels without prefix), and the words that did not vote.
 
@@ -431,33 +482,16 @@ def language_shares(text: str, target: str) -> tuple[dict[str, int], int]:
         >>> language_shares("We add the two numbers first. Nous ajoutons ensuite les deux nombres.", "fr")
         ({'en': 6, 'fr': 6}, 0)
     """
-    raw = _load_raw()
-    sample = _sample(text)
-    latin_only = is_latin1(sample)
-    decider = _Decider(raw, target)
-    # (script, words, decision before sub-sentence switches or None, words per language)
-    runs: list[tuple[str, int, str | None, dict[str, int] | None]] = []
-    for piece in sentences(sample):
-        pieces = (("latin", piece, len(piece.split())),) if latin_only else script_runs(piece)
-        for script, run, words in pieces:
-            if len(pieces) > 1 and _is_symbol_like(script, run):
-                continue
-            label, split = decider.decide(script, run, words)
-            runs.append((script, words, label, split))
-    context = _context(runs)
     counts: dict[str, int] = {}
     silent = 0
-    for index, (script, words, label, split) in enumerate(runs):
-        if split is not None:
-            for code, n in split.items():
+    for run in decide_runs(text, target):
+        if run.split is not None:
+            for code, n in run.split.items():
                 counts[code] = counts.get(code, 0) + n
-            continue
-        if label is None:
-            label = context[index] or decider.only_candidate(script)
-        if label is None:
-            silent += words
+        elif run.label is None:
+            silent += run.words
         else:
-            counts[label] = counts.get(label, 0) + words
+            counts[run.label] = counts.get(run.label, 0) + run.words
     return counts, silent
 
 
@@ -469,18 +503,18 @@ def _is_symbol_like(script: str, run: str) -> bool:
     return script == "latin" and len(run) <= 3 and " " not in run and run.lower() not in _ENGLISH_MARKERS
 
 
-def _context(runs: list[tuple[str, int, str | None, dict[str, int] | None]]) -> list[str | None]:
+def _context(runs: list[tuple[str, int, str | None, dict[str, int] | None, str]]) -> list[str | None]:
     """For each unsure run, the decision of the nearest decided run of its script: before it, else after it.
 
     Two passes, so a text of many unsure runs costs linear time.
     """
     context: list[str | None] = [None] * len(runs)
-    if all(label is not None for _, _, label, _ in runs):
+    if all(label is not None for _, _, label, _, _ in runs):
         return context
     for order in (range(len(runs)), range(len(runs) - 1, -1, -1)):
         nearest: dict[str, str] = {}
         for index in order:
-            script, _, label, _ = runs[index]
+            script, _, label, _, _ = runs[index]
             if label is not None:
                 nearest[script] = label
             elif context[index] is None:
@@ -723,7 +757,11 @@ def score_language(
 
 
 def explain_segments(reasoning: str, lang: str | None, prompt: str | None) -> dict[str, Any]:
-    """The target and every segment of ``reasoning`` with the label it got (the explanation mode).
+    """The target and every piece of ``reasoning`` with the decision it got (the explanation mode).
+
+    Each segment is ``{"text", "label", "prob", "words"}``; ``prob`` is fastText's probability of the label
+    on that piece (1.0 where the script alone decided, null where the piece took its neighbour's decision or
+    switches inside, with ``split`` then giving its words per language).
 
     Example:
         >>> explain_segments("We add the two numbers first.", "en", None)["segments"][0]["label"]
@@ -736,26 +774,20 @@ def explain_segments(reasoning: str, lang: str | None, prompt: str | None) -> di
     if target is None:
         return out
     raw = _load_raw()
-    allowed = {_PREFIX + code for code in DRIFT_LANGUAGES} | {_PREFIX + target}
-    no_info_label, no_info_prob = _no_info
-    for segment, words in word_segments(_sample(reasoning), MIN_SEGMENT_WORDS)[:200]:
-        line = segment + "\n"
-        prob, decision = raw(line, 1, 0.0, "replace")[0]
-        label: str | None = decision
-        if abs(prob - no_info_prob) < 1e-6 and decision == no_info_label:
-            label = None
-        elif decision not in allowed:
-            for p, candidate in raw(line, TOP_K, 0.0, "replace"):
-                if candidate in allowed:
-                    if p >= prob * RESTRICTED_MIN_RATIO:
-                        label, prob = candidate, p
-                    break
-        out["segments"].append(
-            {
-                "text": segment[:500],
-                "label": None if label is None else label[len(_PREFIX) :],
-                "prob": round(float(prob), 4),
-                "words": words,
-            }
-        )
+    for run in decide_runs(reasoning, target)[:500]:
+        segment: dict[str, Any] = {
+            "text": run.text[:500],
+            "label": run.label,
+            "prob": None,
+            "words": run.words,
+        }
+        if run.split is not None:
+            segment["split"] = run.split
+        elif run.label is not None and not run.from_context:
+            if run.script in ("cjk", "hangul"):
+                segment["prob"] = 1.0  # Han, Kana and Hangul are decided by their script
+            else:
+                probs = {label: p for p, label in raw(one_line(run.text) + "\n", TOP_K, 0.0, "replace")}
+                segment["prob"] = round(float(probs.get(_PREFIX + run.label, 0.0)), 4)
+        out["segments"].append(segment)
     return out
