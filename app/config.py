@@ -111,6 +111,24 @@ class Settings(BaseSettings):
     null_reward: float = Field(
         default=0.0, description="Number /get_reward sends where a reward or score is null."
     )
+    get_reward_max_items: int = Field(
+        default=32_768,
+        ge=1,
+        le=1_000_000,
+        description="Most queries in one /get_reward request (else 413): a whole OpenRLHF <= 0.9 rollout.",
+    )
+    get_reward_max_body_bytes: int = Field(
+        default=256 * MiB,
+        ge=1024,
+        le=4096 * MiB,
+        description="Largest /get_reward body, after gzip decoding (else 413).",
+    )
+    get_reward_chunk_items: int = Field(
+        default=1024,
+        ge=1,
+        le=65_536,
+        description="A large /get_reward request is scored in pool calls of at most this many items.",
+    )
 
     # -- idempotency (request_id)
     idempotency_cache_size: int = Field(

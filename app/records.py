@@ -21,7 +21,7 @@ class WireItem(NamedTuple):
 
     completion: str
     prompt: str | None = None
-    answer: str | None = None
+    answer: str | tuple[str, ...] | None = None  # a tuple: several acceptable answers
     lang: str | None = None
     id: str | None = None
     group: str | None = None

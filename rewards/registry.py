@@ -26,7 +26,22 @@ Component = Callable[[Item, Regions, Any], Score]
 
 
 def _accuracy(item: Item, regions: Regions, config: AccuracyConfig) -> Score:
-    return score_accuracy(regions.answer, item.answer, config)
+    if item.answer is None or isinstance(item.answer, str):
+        return score_accuracy(regions.answer, item.answer, config)
+    return _any_reference(regions.answer, item.answer, config)
+
+
+def _any_reference(answer_region: str | None, references: Sequence[str], config: AccuracyConfig) -> Score:
+    """Several acceptable references: right when the answer matches any one; else the first judged
+    verdict (a reference that cannot be parsed or is empty never hides one that can)."""
+    fallback: Score | None = None
+    for index, reference in enumerate(references):
+        value, details = score_accuracy(answer_region, reference, config)
+        if value == 1.0:
+            return value, {**details, "matched_reference": index}
+        if fallback is None or (fallback[0] is None and value is not None):
+            fallback = (value, details)
+    return fallback if fallback is not None else score_accuracy(answer_region, None, config)
 
 
 def _format(item: Item, regions: Regions, config: FormatConfig) -> Score:

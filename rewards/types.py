@@ -28,7 +28,7 @@ class Item:
 
     completion: str
     prompt: str | None = None
-    answer: str | None = None
+    answer: str | tuple[str, ...] | None = None  # a tuple: several acceptable answers, any one is right
     lang: str | None = None
     id: str | None = None
     group: str | None = None

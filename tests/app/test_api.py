@@ -132,7 +132,7 @@ async def test_422_names_the_field(client: httpx.AsyncClient, body: bytes, field
 
 async def test_422_never_echoes_the_input(client: httpx.AsyncClient) -> None:
     secret = "S" * 60_000
-    r = await client.post("/score", json={"items": [{"completion": "a", "answer": [secret]}]})
+    r = await client.post("/score", json={"items": [{"completion": "a", "answer": {"text": secret}}]})
     assert r.status_code == 422
     assert secret[:100] not in r.text and len(r.content) < 1000
 
@@ -254,7 +254,7 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
     assert out["scores"] == [1.0, 0.0, 1.0]
     assert out["rewards"][0] > out["rewards"][2] > out["rewards"][1] >= 0.0
     assert out["extra_logs"]["format"] == [1.0, 1.0, 0.0]
-    assert set(out["extra_logs"]) == {"accuracy", "format", "language", "masked"}
+    assert set(out["extra_logs"]) == {"accuracy", "format", "language", "accuracy_null", "language_null", "masked"}
 
 
 async def test_get_reward_without_prompts_or_labels(client: httpx.AsyncClient) -> None:

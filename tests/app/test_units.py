@@ -177,7 +177,7 @@ GET_REWARD_INVALID = [
     ({"query": "one string"}, "query"),
     ({"query": ["a", "b"], "prompts": ["a"]}, "prompts"),
     ({"query": ["a"], "labels": ["1", "2"]}, "labels"),
-    ({"query": ["a"], "labels": [{"x": 1}]}, "labels.0.str"),
+    ({"query": ["a"], "labels": [[{"x": 1}]]}, "labels.0"),
 ]
 
 
