@@ -314,7 +314,7 @@ class WorkerPool:
     def _chunks(self, batch: _Batch) -> list[_Chunk]:
         items = batch.items
         target = max(1, min(self.chunk_items, math.ceil(len(items) / (2 * self.size))))
-        groups: dict[str | None, list[int]] = {}
+        groups: dict[str | tuple[str, ...] | None, list[int]] = {}
         for pos, item in enumerate(items):
             groups.setdefault(item.answer, []).append(pos)
         chunks: list[_Chunk] = []

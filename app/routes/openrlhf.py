@@ -22,7 +22,7 @@ other actors still get their turn in the pool.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import APIRouter
@@ -83,7 +83,7 @@ def wire_item(completion: str, prompt: str | None, label: Label) -> WireItem:
     """The item for one query; a test spec travels as ``tests`` where the scorer takes one."""
     answer, tests = label_reference(label)
     if tests is not None and "tests" in WireItem._fields:
-        return WireItem(completion, prompt, None, **{"tests": tests})
+        return cast(Any, WireItem)(completion, prompt, None, tests=tests)  # field added by the code scorer
     if tests is not None:  # no code scorer in this build: the label is judged as text, as before
         answer = orjson.dumps(tests).decode()
     return WireItem(completion, prompt, answer)

@@ -254,7 +254,14 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
     assert out["scores"] == [1.0, 0.0, 1.0]
     assert out["rewards"][0] > out["rewards"][2] > out["rewards"][1] >= 0.0
     assert out["extra_logs"]["format"] == [1.0, 1.0, 0.0]
-    assert set(out["extra_logs"]) == {"accuracy", "format", "language", "accuracy_null", "language_null", "masked"}
+    assert set(out["extra_logs"]) == {
+        "accuracy",
+        "format",
+        "language",
+        "accuracy_null",
+        "language_null",
+        "masked",
+    }
 
 
 async def test_get_reward_without_prompts_or_labels(client: httpx.AsyncClient) -> None:
