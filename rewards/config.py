@@ -128,7 +128,7 @@ class RewardConfig:
     accuracy: AccuracyConfig | None = field(default_factory=AccuracyConfig)
     format: FormatConfig | None = field(default_factory=FormatConfig)
     language: LanguageConfig | None = field(default_factory=LanguageConfig)
-    code: CodeConfig | None = field(default_factory=CodeConfig)
+    code: CodeConfig | None = None  # the service's default block adds it (app.config.Settings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> RewardConfig:
@@ -162,7 +162,9 @@ class RewardConfig:
         for name in COMPONENTS:
             part = getattr(self, name)
             if part is not None:
-                out[name] = {f.name: getattr(part, f.name) for f in fields(part) if f.metadata.get("wire", True)}
+                out[name] = {
+                    f.name: getattr(part, f.name) for f in fields(part) if f.metadata.get("wire", True)
+                }
         return out
 
     def with_weights(self, **weights: float) -> RewardConfig:
@@ -178,7 +180,7 @@ class RewardConfig:
         """A copy whose code component (when requested) runs under the server's ``limits``.
 
         Example:
-            >>> RewardConfig().with_code_limits(CodeLimits(sandbox="none")).code.limits.sandbox
+            >>> RewardConfig(code=CodeConfig()).with_code_limits(CodeLimits(sandbox="none")).code.limits.sandbox
             'none'
         """
         if self.code is None or self.code.limits == limits:

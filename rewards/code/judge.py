@@ -54,7 +54,9 @@ def values_equal(got: Any, expected: Any) -> bool:
             return got == expected
         return math.isclose(got, expected, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
     if isinstance(got, list) and isinstance(expected, list):
-        return len(got) == len(expected) and all(values_equal(g, e) for g, e in zip(got, expected, strict=True))
+        return len(got) == len(expected) and all(
+            values_equal(g, e) for g, e in zip(got, expected, strict=True)
+        )
     if isinstance(got, dict) and isinstance(expected, dict):
         return got.keys() == expected.keys() and all(values_equal(got[k], expected[k]) for k in got)
     return bool(got == expected) and type(got) is type(expected)
@@ -64,7 +66,9 @@ def _digest(text: str) -> str:
     return hashlib.sha256(normalize_output(text).encode("utf-8", "replace")).hexdigest()
 
 
-def _details(outcome: str, total: int | None, passed: int | None, first: int | None, message: str | None) -> dict[str, Any]:
+def _details(
+    outcome: str, total: int | None, passed: int | None, first: int | None, message: str | None
+) -> dict[str, Any]:
     return {
         "code_outcome": outcome,
         "code_passed": passed,
@@ -74,13 +78,15 @@ def _details(outcome: str, total: int | None, passed: int | None, first: int | N
     }
 
 
-def score_code(answer_region: str | None, tests: Any, config: CodeConfig) -> tuple[float | None, dict[str, Any]]:
+def score_code(
+    answer_region: str | None, tests: Any, config: CodeConfig
+) -> tuple[float | None, dict[str, Any]]:
     """Judge the last Python block of ``answer_region`` by ``tests`` (the wire ``tests`` object).
 
     Example:
         >>> tests = {"kind": "stdin_stdout", "cases": [{"input": "2", "output": "4"}]}
         >>> score_code("no program here", tests, CodeConfig())
-        (0.0, {'code_outcome': 'no_code', 'code_passed': 0, 'code_total': 1, 'code_first_failure': 0, 'code_message': None})
+        (0.0, {'code_outcome': 'no_code', 'code_passed': 0, 'code_total': 1, 'code_first_failure': None, 'code_message': None})
     """
     try:
         spec = parse_tests(tests, config.limits)
@@ -89,7 +95,7 @@ def score_code(answer_region: str | None, tests: Any, config: CodeConfig) -> tup
     total = len(spec.cases)
     program = extract_program(answer_region)
     if program is None:
-        return 0.0, _details("no_code", total, 0, 0, None)
+        return 0.0, _details("no_code", total, 0, None, None)
     return _judge(program, spec, config)
 
 

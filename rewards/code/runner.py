@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import ctypes
 import hashlib
 import io
@@ -216,10 +217,8 @@ def _wait(pid: int, limit_s: float) -> tuple[int, float, bool]:
         os.close(pidfd)
     if timed_out:
         for kill in (os.killpg, os.kill):
-            try:
+            with contextlib.suppress(OSError):
                 kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     _pid, status, _usage = os.wait4(pid, 0)
     return status, time.monotonic() - start, timed_out
 
@@ -282,9 +281,10 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         own = bytes.fromhex(job["self_filter"])
         own_buffer = ctypes.create_string_buffer(own, len(own))
         own_prog = _SockFprog(len(own) // 8, ctypes.addressof(own_buffer))
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(
-            _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(own_prog), 0, 0
-        ) != 0:
+        if (
+            libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            or libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(own_prog), 0, 0) != 0
+        ):
             _emit(out, {"sandbox_error": "could not load the seccomp filter"})
             return
     bpf = bytes.fromhex(job["filter"])

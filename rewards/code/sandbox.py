@@ -326,10 +326,9 @@ def _handle(line: bytes, result: SandboxExit, on_case: Callable[[dict[str, Any]]
     if record.get("done"):
         result.finished = True
         return True
-    if "case" in record:
-        if not on_case(record):
-            result.finished = True
-            return True
+    if "case" in record and not on_case(record):
+        result.finished = True
+        return True
     return False
 
 

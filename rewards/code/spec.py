@@ -149,4 +149,6 @@ def parse_tests(raw: Any, limits: CodeLimits) -> CodeTests:
             parsed.append(CodeCase(stdin=None, args=args, output=case["output"]))
         if chars > limits.max_tests_chars:
             raise InvalidTests(f"tests hold more than {limits.max_tests_chars} characters")
-    return CodeTests(kind=kind, cases=tuple(parsed), fn_name=fn_name, time_limit_s=time_limit, memory_mb=memory)
+    return CodeTests(
+        kind=kind, cases=tuple(parsed), fn_name=fn_name, time_limit_s=time_limit, memory_mb=memory
+    )
