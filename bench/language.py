@@ -13,9 +13,15 @@ it: paragraphs of one to three sentences separated by blank lines, inline math i
 sentences, a display equation or a short numeric check in some paragraphs. ``--layout single-line`` puts
 each reasoning on one line instead (a floor of one call per text: the hardest comparison).
 
+``--accuracy`` scores the case tables of ``tests/rewards/language_cases.py`` (mixed-language reasoning whose
+true share of target-language words is known by construction, and clean reasoning heavy with math and code)
+and the farming attempts of ``tests/rewards/test_language_farming.py``, and prints the mean absolute error,
+the cases off by more than 0.15, the worst case, and the largest gain of a farming attempt over its true share.
+
 Usage:
     python -m bench.language                # table
     python -m bench.language --json         # one JSON line
+    python -m bench.language --accuracy     # error against true shares, per family
 """
 
 from __future__ import annotations
@@ -237,6 +243,65 @@ def measure(n: int = 400, rounds: int = 5, layout: str = "paragraphs", chunk: in
     }
 
 
+def accuracy() -> dict[str, Any]:
+    """Error of the language score against the true shares of the case tables, and farming gains.
+
+    Example:
+        >>> result = accuracy()
+        >>> result["cases"] > 100 and 0.0 <= result["mae"] <= 1.0
+        True
+    """
+    from tests.rewards.language_cases import CASES
+    from tests.rewards.test_language_farming import CASES as FARMING
+
+    config = LanguageConfig()
+
+    def score(text: str, target: str) -> float:
+        value = score_language(Regions(False, True, 1, 1, text, " 4"), target, None, config)[0]
+        assert value is not None
+        return value
+
+    rows = [(case.name, case.family, case.true_share, score(case.reasoning, case.target)) for case in CASES]
+    errors = [abs(value - true) for _, _, true, value in rows]
+    families: dict[str, list[float]] = {}
+    for (_, family, _, _), error in zip(rows, errors, strict=True):
+        families.setdefault(family, []).append(error)
+    worst = max(range(len(rows)), key=errors.__getitem__)
+    gains = [
+        (score(case.reasoning, target) - case.true_share, f"{target}-{case.name}") for target, case in FARMING
+    ]
+    best_gain = max(gains)
+    return {
+        "bench": "language-accuracy",
+        "cases": len(rows),
+        "mae": round(sum(errors) / len(errors), 4),
+        "over_0_15": sum(error > 0.15 for error in errors),
+        "worst": {"case": rows[worst][0], "true": rows[worst][2], "score": round(rows[worst][3], 4)},
+        "families": {
+            family: {"cases": len(errs), "mae": round(sum(errs) / len(errs), 4), "max": round(max(errs), 4)}
+            for family, errs in families.items()
+        },
+        "farming_attempts": len(gains),
+        "farming_max_gain": {"attempt": best_gain[1], "gain": round(best_gain[0], 4)},
+    }
+
+
+def _print_accuracy(result: dict[str, Any]) -> None:
+    print(f"language accuracy, {result['cases']} cases with known true shares")
+    print("  family    cases   MAE      max error")
+    for family, row in result["families"].items():
+        print(f"  {family:8s}  {row['cases']:5d}   {row['mae']:.4f}   {row['max']:.4f}")
+    worst = result["worst"]
+    print(f"  all       {result['cases']:5d}   {result['mae']:.4f}   (goal <= 0.02)")
+    print(f"  off by more than 0.15: {result['over_0_15']}   (goal: at most 3 of 130)")
+    print(f"  worst case: {worst['case']} (true {worst['true']}, scored {worst['score']})")
+    gain = result["farming_max_gain"]
+    print(
+        f"  farming: {result['farming_attempts']} attempts, largest gain over the true share "
+        f"{gain['gain']:+.4f} ({gain['attempt']}; goal <= 0.1)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--texts", type=int, default=400, help="number of ~2 kB reasonings")
@@ -245,7 +310,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--layout", choices=("paragraphs", "single-line"), default="paragraphs")
     parser.add_argument("--json", action="store_true", help="print one machine-readable JSON line")
+    parser.add_argument(
+        "--accuracy", action="store_true", help="error against true shares and farming gains, not speed"
+    )
     args = parser.parse_args(argv)
+    if args.accuracy:
+        report = accuracy()
+        if args.json:
+            print(json.dumps(report))
+        else:
+            _print_accuracy(report)
+        return 0
     result = measure(args.texts, args.rounds, args.layout)
     if args.json:
         print(json.dumps(result))

@@ -27,8 +27,9 @@ engine then skips ahead at C speed, where a leading class or lookbehind tries ev
 math-token pass runs only when a byte-class check finds a token it could change (:func:`_may_hold_math_token`);
 on Latin-1 text the junk pass is ``bytes.translate`` plus ``bytes.split``; segments are cut by ``str.split``.
 
-Words: each CJK character (Han, Kana, Hangul) is one word, as the R1 paper's Chinese setting implies; any
-other whitespace-separated token left after cleaning (letters with their marks and apostrophes) is one.
+Words: each Han or Kana character is one word, as the R1 paper's Chinese setting implies (Chinese and Japanese
+are written without spaces); any other whitespace-separated token left after cleaning (letters with their
+marks and apostrophes) is one, Korean included (it is written with spaces between words).
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ _MATH_TOKEN = re.compile(
     # The first lookahead is a cheap necessary condition that rejects ordinary words at their first two
     # characters, before the token-long scan of the second (a third of the cleaning time on prose).
     rf"(?<!\S)(?=[^\sA-Za-z]|[A-Za-z](?![A-Za-z]))(?=\S*{_MATH_MARK})"
-    r"(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])+(?!\S)"
+    r"(?:[A-Za-z](?![A-Za-z])|[^\w\s]|[\d_])*?(?:[A-Za-z](?![A-Za-z])|[^\w\s.!?;。！？；]|[\d_])"
+    # Sentence punctuation at the token's end stays: "genau 36." still ends its sentence.
+    r"(?=[.!?;。！？；]*(?!\S))"
 )
 # Digits, underscores and symbols become a space; so do line breaks other than "\n" (fastText splits on
 # some and reads others as characters). Kept: letters, marks, "\n", spaces, sentence ends, apostrophes.
@@ -151,9 +154,35 @@ _MATH_HINT = re.compile(rb"0(?:[0j]{0,15}(?:k|l(?!l))|[0j]{16})")
 _LATIN1_JUNK = bytes(0 if _JUNK.fullmatch(chr(code)) else code for code in range(256))
 _LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
-_CJK_CLASS = r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
-_CJK = re.compile(f"[{_CJK_CLASS}]")
-_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
+# Scripts. Han and Kana are counted one word per character (Chinese and Japanese are not written with
+# spaces); every other script, Hangul included (Korean puts spaces between words), one word per token.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_CYRILLIC = "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f"
+_ARABIC = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0300-\u036f\u1e00-\u1eff"
+_PER_CHAR = re.compile(f"[{_HAN}{_KANA}]")
+_PER_CHAR_RUN = re.compile(f"[{_HAN}{_KANA}]+")
+_KANA_CHAR = re.compile(f"[{_KANA}]")
+
+
+def _script_run(chars: str) -> str:
+    """A run of one script's characters, with the spaces and apostrophes between them."""
+    return f"[{chars}](?:[\\s'’]*[{chars}])*"
+
+
+_NOT_OTHER = "\\s'’" + _HAN + _KANA + _HANGUL + _CYRILLIC + _ARABIC + _LATIN
+# One alternative per script; ``lastgroup`` names the script of a match. After cleaning, what is left of
+# a piece is letters, marks, spaces and apostrophes, so "other" (Greek, Hebrew, Indic, Thai, ...) is any
+# other character that is not a space or an apostrophe.
+_SCRIPT_RUNS = re.compile(
+    f"(?P<cjk>{_script_run(_HAN + _KANA)})|(?P<hangul>{_script_run(_HANGUL)})"
+    f"|(?P<cyrillic>{_script_run(_CYRILLIC)})|(?P<arabic>{_script_run(_ARABIC)})"
+    f"|(?P<latin>{_script_run(_LATIN)})"
+    f"|(?P<other>{_script_run('^' + _NOT_OTHER)})"
+)
+SCRIPTS: tuple[str, ...] = ("cjk", "hangul", "cyrillic", "arabic", "latin", "other")
 
 
 def clean_text(text: str) -> str:
@@ -161,7 +190,7 @@ def clean_text(text: str) -> str:
 
     Example:
         >>> clean_text("Soit $x^2+3x=0$, donc x = 0 ou 3.").split()
-        ['Soit', 'donc', 'x', 'ou']
+        ['Soit', 'donc', 'x', 'ou', '.']
     """
     # Each pass runs only when a cheap substring test finds a character it needs (prose has none).
     if _holds(text, _BLOCK_MARKERS):
@@ -238,15 +267,17 @@ def split_segments(cleaned: str) -> list[str]:
 
 
 def count_words(segment: str) -> int:
-    """Words in a cleaned segment: each CJK character, plus each other whitespace-separated token.
+    """Words in a cleaned segment: each Han or Kana character, plus each other whitespace-separated token.
+
+    Korean is written with spaces between words, so a Hangul token is one word.
 
     Example:
-        >>> count_words("我们用 Python 来计算")
-        7
+        >>> count_words("我们用 Python 来计算"), count_words("먼저 계산합니다")
+        (7, 2)
     """
-    rest, runs = _CJK_RUN.subn(" ", segment)
+    rest, runs = _PER_CHAR_RUN.subn(" ", segment)
     if runs:
-        # Each run of CJK characters became one space: the characters are the length that went.
+        # Each run of Han or Kana characters became one space: the characters are the length that went.
         return len(segment) - len(rest) + runs + len(rest.split())
     return len(segment.split())
 
@@ -261,46 +292,68 @@ def one_line(text: str) -> str:
     return _LINE_BREAKS.sub(" ", text)
 
 
-def word_segments(text: str, min_words: int = 3) -> list[tuple[str, int]]:
-    """Clean ``text`` and return (segment, word count) pairs, each segment on one line.
-
-    Consecutive segments under ``min_words`` words are merged with their neighbours until the merged
-    segment reaches ``min_words`` (a short tail joins the segment before it), so every fastText call sees
-    enough context: on one-word segments lid.176 is right only 53-71% of the time. Segments with no words
-    are dropped.
+def sentences(text: str) -> list[str]:
+    """Clean ``text`` and cut it at line breaks and sentence ends, each piece on one line (no merging).
 
     Example:
-        >>> word_segments("Bonjour. Calculons la somme $1+2$.\\nVoici le résultat final. Oui.")
-        [('Bonjour Calculons la somme  ', 4), ('Voici le résultat final Oui', 5)]
+        >>> sentences("Bonjour. Calculons la somme $1+2$.\\nVoici le résultat final. Oui.")
+        ['Bonjour', 'Calculons la somme  ', 'Voici le résultat final', 'Oui']
     """
     cleaned = clean_text(text)
-    # str.split counts the words of a segment unless it holds CJK characters: look for them once.
-    cjk = _latin1(cleaned) is None and _CJK.search(cleaned) is not None
     # _SEGMENT.split(cleaned), by str methods: every boundary character becomes ".", the text is split at
-    # each, and a segment loses the spaces that follow the boundary before it. The extra empty and blank
-    # segments this gives have no words and are dropped below, as _SEGMENT's are.
+    # each, and a segment loses the spaces that follow the boundary before it. Blank segments are dropped.
     for end in _SEGMENT_ENDS:
         cleaned = cleaned.replace(end, ".")
     parts = cleaned.split(".")
-    out: list[tuple[str, int]] = []
-    pending: list[str] = []
-    pending_words = 0
-    for segment in (parts[0], *map(str.lstrip, parts[1:])):
-        words = count_words(segment) if cjk else len(segment.split())
-        if not words:
-            continue
-        if not pending and words >= min_words:
-            out.append((segment, words))
-            continue
-        pending.append(segment)
-        pending_words += words
-        if pending_words >= min_words:
-            out.append((" ".join(pending), pending_words))
-            pending, pending_words = [], 0
-    if pending:
-        if out:
-            last, last_words = out[-1]
-            out[-1] = (last + " " + " ".join(pending), last_words + pending_words)
+    return [part for part in (parts[0], *map(str.lstrip, parts[1:])) if part and not part.isspace()]
+
+
+def is_latin1(text: str) -> bool:
+    """True when every character of ``text`` is Latin-1 (so its letters are all Latin script).
+
+    Example:
+        >>> is_latin1("déjà vu"), is_latin1("déjà 见")
+        (True, False)
+    """
+    return _latin1(text) is not None
+
+
+def script_runs(piece: str) -> list[tuple[str, str, int]]:
+    """Cut a cleaned piece where its script changes: (script, run, words) for each run with words.
+
+    Scripts are :data:`SCRIPTS`; Han and Kana together are ``cjk``. In a piece that mixes scripts, a Latin
+    run made only of single letters (variables such as the ``x`` of ``设 x 为``) is not words and is left out.
+
+    Example:
+        >>> script_runs("我们先算 the total number 然后除以三")
+        [('cjk', '我们先算', 4), ('latin', 'the total number', 3), ('cjk', '然后除以三', 5)]
+    """
+    runs: list[tuple[str, str, int]] = []
+    for match in _SCRIPT_RUNS.finditer(piece):
+        script = match.lastgroup
+        assert script is not None
+        run = match.group()
+        if script == "cjk":
+            words = count_words(run)
         else:
-            out.append((" ".join(pending), pending_words))
-    return out
+            tokens = run.split()
+            words = 0 if script == "latin" and max(map(len, tokens)) == 1 else len(tokens)
+        if words:
+            runs.append((script, run, words))
+    if len(runs) == 1 and runs[0][0] == "latin" and runs[0][2] == 0:
+        return []
+    if not runs:
+        # Only single Latin letters: in a piece of one script they are words after all.
+        words = len(piece.split())
+        return [("latin", piece.strip(), words)] if words else []
+    return runs
+
+
+def has_kana(run: str) -> bool:
+    """True when a ``cjk`` run holds Hiragana or Katakana (Japanese, not Chinese).
+
+    Example:
+        >>> has_kana("計算します"), has_kana("计算")
+        (True, False)
+    """
+    return _KANA_CHAR.search(run) is not None

@@ -17,7 +17,7 @@ from rewards.language import (
     score_language,
 )
 from rewards.regions import Regions, split_regions
-from rewards.text import clean_text, count_words, word_segments
+from rewards.text import clean_text, count_words, script_runs, sentences
 
 CONFIG = LanguageConfig()
 
@@ -101,7 +101,7 @@ def test_restricted_decision_settles_close_languages(monkeypatch: pytest.MonkeyP
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Mixed reasoning: the share follows the word counts (CJK counted per character)
+# Mixed reasoning: the share follows the word counts (Han and Kana counted per character)
 # ---------------------------------------------------------------------------------------------------------
 
 MIXED: list[tuple[str, str, float, float]] = [
@@ -348,14 +348,13 @@ def test_number_segments_never_vote() -> None:
     assert details["language_words"] == score(TEXT["fr"], "fr")[1]["language_words"]
 
 
-def test_short_segments_are_merged() -> None:
-    segments = word_segments("Oui. Non. Bien.\nDonc. Voilà la réponse finale.")
-    assert all(words >= 3 for _, words in segments)
-    assert sum(words for _, words in segments) == 8
+def test_short_sentences_are_not_merged() -> None:
+    pieces = sentences("Oui. Non. Bien.\nDonc. Voilà la réponse finale.")
+    assert pieces == ["Oui", "Non", "Bien", "Donc", "Voilà la réponse finale"]
 
 
 CLEAN: list[tuple[str, list[str]]] = [
-    ("Soit $x^2+3x=0$, donc x = 0 ou 3.", ["Soit", "donc", "x", "ou"]),
+    ("Soit $x^2+3x=0$, donc x = 0 ou 3.", ["Soit", "donc", "x", "ou", "."]),  # the sentence end stays
     ("x^2 + 3x = 0 and f'(x) = 2x+3 here", ["and", "here"]),  # plain-text math tokens
     ("Then:\n    total += f(i);\nint main() {\n}\nDone here", ["Then", "Done", "here"]),  # code lines
     ("the x-axis and l'équation", ["the", "x", "axis", "and", "l'équation"]),
@@ -381,14 +380,16 @@ CLEAN_EXACT: list[tuple[str, str]] = [
     ("it's 3's value, f'(x)=2 now", "it's   value    now"),
     ("I, 2 and a,b=2 now", "I    and   now"),
     ("5\xa0, 6\r7 and x", "       and x"),  # junk spaces around number tokens
-    ("3" + "," * 20 + ". end", "  end"),  # a kept "." far from the digit
+    ("3" + "," * 20 + ". end", " . end"),  # a kept "." far from the digit
     ("1234567890123456789012 end.", "  end."),
-    ("\t3x\t= 4. ok", "\t \t    ok"),
+    ("\t3x\t= 4. ok", "\t \t   . ok"),
     ("x1 at the start", "  at the start"),
     (",,start and end,,", " start and end "),
     ("%%%", " "),
     ("été, 3€ ok 2°", "été    ok  "),
-    ("Then 25. So", "Then   So"),
+    ("Then 25. So", "Then  . So"),  # a number does not take the sentence end with it
+    ("Also genau 36. Dann", "Also genau  . Dann"),
+    ("答案是 42。然后 x = 5! Fin", "答案是  。然后 x    ! Fin"),
 ]
 
 
@@ -397,32 +398,55 @@ def test_clean_text_exact(text: str, cleaned: str) -> None:
     assert clean_text(text) == cleaned
 
 
-SEGMENTS: list[tuple[str, int, list[tuple[str, int]]]] = [
+SENTENCES: list[tuple[str, list[str]]] = [
     (
         "One. Two!\n\n  Three four five six seven. ;; eight",
-        1,
-        [("One", 1), ("Two", 1), ("Three four five six seven", 5), ("eight", 1)],
+        ["One", "Two", "Three four five six seven", "eight"],
     ),
+    ("a b c d e f.  \n g h i j k l ! m", ["a b c d e f", "g h i j k l ", "m"]),
+    ("  lead one two. six", ["  lead one two", "six"]),
     (
-        "One. Two!\n\n  Three four five six seven. ;; eight",
-        5,
-        [("One Two Three four five six seven eight", 8)],
-    ),
-    ("a b c d e f.  \n g h i j k l ! m", 1, [("a b c d e f", 6), ("g h i j k l ", 6), ("m", 1)]),
-    ("a b c d e f.  \n g h i j k l ! m", 5, [("a b c d e f", 6), ("g h i j k l  m", 7)]),
-    ("  lead one two three four five. six", 1, [("  lead one two three four five", 6), ("six", 1)]),
+        "Die Antwort ist genau 36. Dann weiter.",
+        ["Die Antwort ist genau  ", "Dann weiter"],
+    ),  # a number ends it
+    ("答案是 42。然后 x = 5! Fin", ["答案是  ", "然后 x    ", "Fin"]),
 ]
 
 
-@pytest.mark.parametrize(("text", "min_words", "segments"), SEGMENTS)
-def test_word_segments_exact(text: str, min_words: int, segments: list[tuple[str, int]]) -> None:
-    assert word_segments(text, min_words) == segments
+@pytest.mark.parametrize(("text", "pieces"), SENTENCES)
+def test_sentences_exact(text: str, pieces: list[str]) -> None:
+    assert sentences(text) == pieces
+
+
+RUNS: list[tuple[str, list[tuple[str, str, int]]]] = [
+    (
+        "我们先算 the total number 然后除以三",
+        [("cjk", "我们先算", 4), ("latin", "the total number", 3), ("cjk", "然后除以三", 5)],
+    ),
+    (
+        "设 x 为 y 的两倍",
+        [("cjk", "设", 1), ("cjk", "为", 1), ("cjk", "的两倍", 3)],
+    ),  # variables are not words
+    ("x y", [("latin", "x y", 2)]),  # but in a piece of one script they are
+    ("먼저 두 바구니에 then", [("hangul", "먼저 두 바구니에", 3), ("latin", "then", 1)]),  # Korean per word
+    ("Итак смотрим дальше and then", [("cyrillic", "Итак смотрим дальше", 3), ("latin", "and then", 2)]),
+    (
+        "Ελληνικά κείμενο and العربية",
+        [("other", "Ελληνικά κείμενο", 2), ("latin", "and", 1), ("arabic", "العربية", 1)],
+    ),
+    ("まず計算します", [("cjk", "まず計算します", 7)]),
+]
+
+
+@pytest.mark.parametrize(("piece", "runs"), RUNS)
+def test_script_runs(piece: str, runs: list[tuple[str, str, int]]) -> None:
+    assert script_runs(piece) == runs
 
 
 WORDS: list[tuple[str, int]] = [
     ("我们用 Python 来计算", 7),
     ("まず計算します", 7),
-    ("먼저 계산합니다", 7),
+    ("먼저 계산합니다", 2),  # Korean is written with spaces: per word
     ("one two three", 3),
     ("d'abord nous", 2),
     ("", 0),
@@ -473,7 +497,7 @@ PATHOLOGICAL: list[str] = [
 @pytest.mark.timeout(0.5)  # a quadratic pass on these inputs runs for minutes
 @pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: repr(t[:12]))
 def test_pathological_inputs_are_linear(text: str) -> None:
-    word_segments(text)
+    sentences(text)
 
 
 def test_threads_agree_with_sequential() -> None:
