@@ -26,7 +26,7 @@ Component = Callable[[Item, Regions, Any], Score]
 
 
 def _accuracy(item: Item, regions: Regions, config: AccuracyConfig) -> Score:
-    return score_accuracy(regions.answer, item.answer, config)
+    return score_accuracy(regions.answer, item.answer, config, prompt=item.prompt)
 
 
 def _format(item: Item, regions: Regions, config: FormatConfig) -> Score:

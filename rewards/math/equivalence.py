@@ -4,8 +4,9 @@ Scalars: exact rational arithmetic whenever both sides are rational (``10^{-20} 
 tolerance (``rel_tol``) only where a side was written as a decimal (see :func:`_decimal_close`); otherwise
 numeric evaluation with mpmath at a precision scaled to the literals, at five fixed sample points when
 symbols occur (polynomial identity testing; the points cover small and large, positive and negative values,
-so ``|x|`` is not ``x``). Percentages: ``50%`` matches ``0.5`` and ``50``; two percentages compare as
-written. Lists and sets compare as multisets, tuples and intervals in order (interval ends must agree),
+so ``|x|`` is not ``x``). Percentages: an answer ``x%`` is read once, as ``x/100`` (``50%`` matches ``0.5``,
+not ``50``); a reference written as a percentage ``y%`` is matched by ``y%``, ``y`` or ``y/100``; two
+percentages compare as written (the prompt's reading is applied by :mod:`rewards.accuracy`). Lists and sets compare as multisets, tuples and intervals in order (interval ends must agree),
 matrices entrywise, relations up to a constant factor (``2x+4y-3=0`` is ``y=-x/2+3/4``), ``x = 5`` as ``5``
 (only a lone variable on the left), multiple-choice letters by letter, text by its normalized words.
 """
@@ -184,20 +185,22 @@ def _as_relation(a: Answer) -> Relation:
 
 
 def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
-    if g.node == p.node:
+    if g.node == p.node and (g.percent == p.percent or g.percent):
         return True
-    if g.percent and p.percent:
+    if g.percent == p.percent:
         return _node_eq(g.node, g.decimal, p.node, p.decimal, tol)
-    variants_g = _percent_variants(g)
-    variants_p = _percent_variants(p)
-    return any(_node_eq(a, g.decimal, b, p.decimal, tol) for a in variants_g for b in variants_p)
+    if p.percent:
+        # an answer x% has one reading, x/100: 50% is not 50 (unless the prompt asks for a percentage, which
+        # the caller settles by reading the answer's percent sign as a unit)
+        return _node_eq(g.node, g.decimal, _hundredth(p.node), p.decimal, tol)
+    # a reference y% is the percentage y, and the fraction y/100: the answer may give either
+    return _node_eq(g.node, g.decimal, p.node, p.decimal, tol) or _node_eq(
+        _hundredth(g.node), g.decimal, p.node, p.decimal, tol
+    )
 
 
-def _percent_variants(s: Scalar) -> list[Node]:
-    """A percentage ``x%`` stands for ``x/100`` and also for ``x`` (the percent sign dropped)."""
-    if not s.percent:
-        return [s.node]
-    return [mul(s.node, num(Fraction(1, 100))), s.node]
+def _hundredth(node: Node) -> Node:
+    return mul(node, num(Fraction(1, 100)))
 
 
 def _node_eq(a: Node, a_dec: bool, b: Node, b_dec: bool, tol: float) -> bool:

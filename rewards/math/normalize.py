@@ -38,7 +38,11 @@ _UNIT_TAIL = re.compile(
     + r"(?:\s*\^\s*\{?[23]\}?)?(?:\s*\})?\s*$",
     re.IGNORECASE,
 )
-_PERCENT_WORD = re.compile(r"(?<=[\d}])(?: ?\\%| ?%| percent) ?$", re.IGNORECASE)
+# "%", "\\%", "percent", "per cent", "percentage", "pct" after a number all mean the percent sign
+_PERCENT_WORD = re.compile(r"(?<=[\d}.])\s*(?:\\%|%|per\s?cents?|percentages?|pct\.?)\s*$", re.IGNORECASE)
+_PERCENT_TRIGGER = re.compile(r"%|per\s?cent|pct", re.IGNORECASE)
+# an ellipsis (two or more dots, or the character) is part of the answer: read as \ldots, never as punctuation
+_ELLIPSIS = re.compile(r"\.(?:\s?\.)+|…")
 _TRAILING_TOKENS = (
     "\\",
     "\\quad",
@@ -134,6 +138,8 @@ def normalize_answer(text: str) -> str:
     """
     # Each step runs only when its trigger is present: most answers are short and need few of them.
     text = _SPACES.sub(" ", strip_delimiters(text))
+    if ".." in text or "…" in text:
+        text = _ELLIPSIS.sub(r" \\ldots ", text)
     latex = "\\" in text
     if latex and ("left" in text or "right" in text or "big" in text or "Big" in text or "middle" in text):
         text = _LEFT_RIGHT.sub("", _LEFT_RIGHT_DOT.sub(" ", text))
@@ -162,7 +168,7 @@ def normalize_answer(text: str) -> str:
         if text[:1] in "AaTtFf":
             text = _ANSWER_PREFIX.sub("", text)
         text = _UNIT_TAIL.sub("", text)
-    if "%" in text or "percent" in text:
+    if _PERCENT_TRIGGER.search(text):
         text = _PERCENT_WORD.sub("%", text)
     text = strip_trailing(text)
     if text[:1] in " :=\\":

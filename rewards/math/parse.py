@@ -223,7 +223,11 @@ def _merge_thousands(pieces: list[str]) -> list[str]:
     # "1,000" split at its comma: glue 3-digit pieces written without a space back on
     merged: list[str] = []
     for p in pieces:
-        if merged and re.fullmatch(r"\d{3}", p) and re.search(r"(?:^|[^\d.])\d{1,3}$|\d,\d{3}$", merged[-1]):
+        if (
+            merged
+            and re.fullmatch(r"\d{3}", p)
+            and re.search(r"(?:^|[^\d.])[1-9]\d{0,2}$|\d,\d{3}$", merged[-1])
+        ):
             merged[-1] += p
         else:
             merged.append(p)
@@ -239,6 +243,8 @@ def _parse(s: str, depth: int) -> Answer:
     number = parse_number(s)
     if number is not None:
         return _scalar_from_num(number)
+    if s == "\\ldots":
+        return ELLIPSIS_ITEM
     choice = _CHOICE.match(s)
     if choice and _is_choice(choice):
         return Choice(choice.group(1) or choice.group(2) or choice.group(3))
@@ -488,7 +494,29 @@ def _parse_scalar(s: str) -> tuple[Node, bool]:
     return node, False
 
 
+# An ellipsis standing as a list element ("1, 2, 3, \ldots"): the list goes on, so it is not a finite list.
+ELLIPSIS_ITEM = Text("…")
+_REPEATING_DOTS = re.compile(r"^([+-]?)(\d*)\.(\d*?)(\d{1,6}?)\4+\s*\\ldots$")
+
+
+def _unfinished(s: str) -> Answer:
+    """A value followed by an ellipsis: a repeating decimal written out (``0.1666...`` is 1/6, the repeated block
+    at the end written at least twice), else an unfinished value that cannot be judged."""
+    compact = s.replace(" ", "")
+    m = _REPEATING_DOTS.match(compact) if len(compact) <= 60 else None
+    if m is None:
+        raise Unparseable("a value followed by an ellipsis")
+    sign, whole, fixed, block = m.groups()
+    text = f"{sign}{whole or '0'}.{fixed}\\overline{{{block}}}"
+    number = parse_number(text)
+    if number is None:
+        raise Unparseable("a value followed by an ellipsis")
+    return _scalar_from_num(number)
+
+
 def _scalar_or_text(s: str) -> Answer:
+    if "\\ldots" in s:
+        return _unfinished(s)
     percent = False
     body = s
     if body.endswith("%"):

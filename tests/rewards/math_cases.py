@@ -37,6 +37,8 @@ NR = "no_reference"
 # The R1 chat template prefills "<think>\n" at the end of the prompt.
 R1_PROMPT = "<｜User｜>What is 2 + 2? Put the final answer in \\boxed{}.<｜Assistant｜><think>\n"
 
+PERCENT_PROMPT = "Of 40 students, 10 walk to school. What percent of the students walk? Put the answer in \\boxed{}."
+
 _ALL_INTEGERS = ", ".join(str(i) for i in range(101))
 
 CASES: list[MathCase] = [
@@ -182,10 +184,11 @@ CASES: list[MathCase] = [
     # ---------------------------------------------------------------- percentages
     MathCase("percentages", r"25\%", r"\boxed{25\%}", EQ),
     MathCase("percentages", r"25\%", r"The rate went up by $\boxed{25}$ percent.", EQ),
-    MathCase("percentages", "25", r"\boxed{25\%}", EQ),
+    # A bare reference is read as a percentage only where the prompt asks for one (see "percent readings").
+    MathCase("percentages", "25", r"\boxed{25\%}", EQ, PERCENT_PROMPT),
     MathCase("percentages", r"12.5\%", r"\boxed{12.5\%}", EQ),
     MathCase("percentages", r"40\%", r"So the discount is $40\%$.", EQ),
-    MathCase("percentages", "50", r"\boxed{50 \%}", EQ),
+    MathCase("percentages", "50", r"\boxed{50 \%}", EQ, PERCENT_PROMPT),
     MathCase("percentages", r"25\%", r"\boxed{26\%}", NE),
     MathCase("percentages", r"5\%", r"\boxed{50\%}", NE),
     MathCase("percentages", r"25\%", r"\boxed{2.5\%}", NE),
