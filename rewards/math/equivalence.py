@@ -30,7 +30,7 @@ from rewards.math.evaluate import (
 )
 from rewards.math.expr import Node, div, mul, num, sub, symbols
 from rewards.math.guards import Refused
-from rewards.math.parse import Answer, Assign, Choice, Matrix, Relation, Scalar, Seq, Text, UnionOf
+from rewards.math.parse import Answer, Assign, Bounds, Choice, Matrix, Relation, Scalar, Seq, Text, UnionOf
 
 _PAIR_KINDS = frozenset({"tuple", "paren"})
 
@@ -97,6 +97,14 @@ def _eq(g: Answer, p: Answer, tol: float) -> bool:
         )
     if isinstance(g, Relation):
         return isinstance(p, Relation) and _relation_eq(g, p)
+    if isinstance(g, Bounds):
+        return (
+            isinstance(p, Bounds)
+            and (g.left, g.right) == (p.left, p.right)
+            and _eq(g.lo, p.lo, tol)
+            and _eq(g.hi, p.hi, tol)
+            and _node_eq(g.middle, False, p.middle, False, tol)
+        )
     return False
 
 
@@ -108,6 +116,8 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
             return _eq(g.items[0], p, tol)
         return False
     kinds = {g.kind, p.kind}
+    if "ratio" in kinds:
+        return kinds == {"ratio"} and _ratio_eq(g, p, tol)
     if kinds <= {"set", "list"}:
         return _multiset_eq(g.items, p.items, tol)
     if "interval" in kinds:
@@ -124,6 +134,29 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
     if kinds <= _PAIR_KINDS | {"list"}:
         return _ordered_eq(g.items, p.items, tol)  # an ordered reference keeps its order
     return False
+
+
+def _ratio_eq(g: Seq, p: Seq, tol: float) -> bool:
+    """Ratios ``a:b`` match part by part, or up to a common factor (``2:4`` is ``1:2``) when no part is zero;
+    clock times (``left`` is ``am``/``pm``) match part by part, in the same half of the day where both say."""
+    if g.left and p.left and g.left != p.left:
+        return False
+    if _ordered_eq(g.items, p.items, tol):
+        return True
+    if g.left or p.left or len(g.items) != len(p.items):
+        return False
+    firsts = [exact_value(x.node) if isinstance(x, Scalar) else None for x in (*g.items, *p.items)]
+    if any(v == 0 for v in firsts):
+        return False
+    g0, p0 = g.items[0], p.items[0]
+    if not isinstance(g0, Scalar) or not isinstance(p0, Scalar):
+        return False
+    return all(
+        isinstance(a, Scalar)
+        and isinstance(b, Scalar)
+        and _node_eq(div(a.node, g0.node), a.decimal, div(b.node, p0.node), b.decimal, tol)
+        for a, b in zip(g.items[1:], p.items[1:], strict=True)
+    )
 
 
 def _ordered_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:
@@ -185,6 +218,8 @@ def _as_relation(a: Answer) -> Relation:
 
 
 def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
+    if g.base or p.base:
+        return _base_eq(g, p, tol)
     if g.node == p.node and (g.percent == p.percent or g.percent):
         return True
     if g.percent == p.percent:
@@ -197,6 +232,21 @@ def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
     return _node_eq(g.node, g.decimal, p.node, p.decimal, tol) or _node_eq(
         _hundredth(g.node), g.decimal, p.node, p.decimal, tol
     )
+
+
+def _base_eq(g: Scalar, p: Scalar, tol: float) -> bool:
+    """A number written in base n (``1112112_3``) against another: by value when both name a base; against
+    bare digits, those digits read in the same base (``1112112`` is the base-3 numeral asked for)."""
+    if g.base and p.base:
+        return g.node == p.node
+    based, other = (g, p) if g.base else (p, g)
+    value = exact_value(other.node) if not (other.decimal or other.percent) else None
+    if value is None or value.denominator != 1 or value < 0:
+        return False
+    try:
+        return int(str(value.numerator), based.base) == based.node[1]
+    except ValueError:
+        return False  # a digit the base does not have
 
 
 def _hundredth(node: Node) -> Node:

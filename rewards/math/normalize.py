@@ -137,6 +137,8 @@ def normalize_answer(text: str) -> str:
         '1000'
     """
     # Each step runs only when its trigger is present: most answers are short and need few of them.
+    if "\\\\" in text:
+        text = undouble_backslashes(text)
     text = _SPACES.sub(" ", strip_delimiters(text))
     if ".." in text or "…" in text:
         text = _ELLIPSIS.sub(r" \\ldots ", text)
@@ -177,6 +179,24 @@ def normalize_answer(text: str) -> str:
     if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
         text = text[1:-1].strip()
     return text
+
+
+_BACKSLASH_RUN = re.compile(r"\\+")
+_DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
+
+
+def undouble_backslashes(text: str) -> str:
+    """Text escaped twice (JSON written from a string holding ``\\\\frac``): when every run of backslashes has
+    even length and a doubled one starts a command, halve every run.
+
+    Example:
+        >>> undouble_backslashes("\\\\\\\\frac{1}{2}"), undouble_backslashes("1 \\\\\\\\ 2")
+        ('\\\\frac{1}{2}', '1 \\\\\\\\ 2')
+    """
+    runs = [m.end() - m.start() for m in _BACKSLASH_RUN.finditer(text)]
+    if not runs or any(n % 2 for n in runs) or not _DOUBLED_COMMAND.search(text):
+        return text
+    return _BACKSLASH_RUN.sub(lambda m: "\\" * ((m.end() - m.start()) // 2), text)
 
 
 def strip_trailing(text: str) -> str:
