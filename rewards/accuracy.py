@@ -98,7 +98,7 @@ def _gold_text(text: str) -> str:
     """The answer a reference states. A reference may itself be boxed or delimited (``$\\boxed{5}$``): read
     what is inside. A whole solution with boxed intermediates is read as a completion is: its last box, or an
     explicit final-answer phrase after it. Boxes with nothing but separators between them list one answer in
-    parts (``\\boxed{1}, \\boxed{2}``)."""
+    parts (``the roots are \\boxed{1} and \\boxed{2}``)."""
     if "boxed" not in text and "fbox" not in text:
         return text
     spans = boxed_spans(text)
@@ -106,12 +106,8 @@ def _gold_text(text: str) -> str:
         return text
     distinct = list(dict.fromkeys(c.strip() for _, _, c in spans if c.strip()))
     if 1 < len(distinct) <= 20:
-        rest = [
-            text[: spans[0][0]],
-            *(text[a[1] : b[0]] for a, b in itertools.pairwise(spans)),
-            text[spans[-1][1] :],
-        ]
-        if all(_BETWEEN_PARTS.match(piece) for piece in rest):
+        between = (text[a[1] : b[0]] for a, b in itertools.pairwise(spans))
+        if all(_BETWEEN_PARTS.match(piece) for piece in between):
             return ", ".join(distinct)
     extraction = extract_answer(text)
     return extraction.text if extraction.text is not None else text

@@ -39,7 +39,7 @@ _NUMBER = re.compile(_NUMBER_BODY)
 # a list), which is read whole, as a box holding it would be ("Either 3 or 4" is the answer "3 or 4").
 _ALTERNATIVE_BEFORE = re.compile(
     r"(?:\$[^$\n]{1,100}\$|\\\([^\n]{1,100}?\\\)|" + _NUMBER_BODY + r")"
-    r"(?:\s*,\s*(?:or|and)\s+|\s*[,;]\s*|\s+(?:or|and)\s+(?:(?:maybe|perhaps|possibly|even)\s+)?)$",
+    r"(?:\s*[,;]\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+)(?:(?:maybe|perhaps|possibly|probably|even)\s+)?$",
     re.IGNORECASE,
 )
 # Answer phrases that name the final answer explicitly; one written after the last box overrides the box.

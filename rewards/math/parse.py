@@ -292,6 +292,10 @@ def _parse(s: str, depth: int) -> Answer:
         return _scalar_from_num(number)
     if s == "\\ldots":
         return ELLIPSIS_ITEM
+    if " and " in s and _WORDS_ONLY.match(s):
+        spelled = number_from_words(s)  # "one hundred and five" is one number, not a list
+        if spelled is not None:
+            return Scalar(num(spelled))
     choice = _CHOICE.match(s)
     if choice and _is_choice(choice):
         return Choice(choice.group(1) or choice.group(2) or choice.group(3))
@@ -774,6 +778,7 @@ _DENOMINATORS = {
     "tenth": 10,
 }
 _WORD_SPLIT = re.compile(r"[\s-]+")
+_WORDS_ONLY = re.compile(r"^[A-Za-z\s-]{1,120}$")
 
 
 def number_from_words(text: str) -> Fraction | None:
