@@ -143,9 +143,11 @@ def _judge(reference: str, answer: str, rel_tol: float, percent_prompt: bool) ->
     gold = parse_gold(reference)
     if gold is None:
         return False
-    comma = _DECIMAL_COMMA.match(answer)
-    if comma is not None and isinstance(gold, Scalar) and not _is_thousands(answer):
-        answer = f"{comma.group(1)}.{comma.group(2)}"
+    if "," in answer and isinstance(gold, Scalar):
+        written = normalize_answer(answer)
+        comma = _DECIMAL_COMMA.match(written)
+        if comma is not None and not _is_thousands(written):
+            answer = f"{comma.group(1)}.{comma.group(2)}"
     try:
         pred = _parse(_gold_text(answer))
     except (Unparseable, Refused):

@@ -143,7 +143,9 @@ def _ratio_eq(g: Seq, p: Seq, tol: float) -> bool:
         return False
     if _ordered_eq(g.items, p.items, tol):
         return True
-    if g.left or p.left or len(g.items) != len(p.items):
+    if g.left or p.left:
+        return bool(g.left) != bool(p.left) and _clock_eq(g, p, tol)
+    if len(g.items) != len(p.items):
         return False
     firsts = [exact_value(x.node) if isinstance(x, Scalar) else None for x in (*g.items, *p.items)]
     if any(v == 0 for v in firsts):
@@ -157,6 +159,17 @@ def _ratio_eq(g: Seq, p: Seq, tol: float) -> bool:
         and _node_eq(div(a.node, g0.node), a.decimal, div(b.node, p0.node), b.decimal, tol)
         for a, b in zip(g.items[1:], p.items[1:], strict=True)
     )
+
+
+def _clock_eq(g: Seq, p: Seq, tol: float) -> bool:
+    """A time with am/pm against one without: ``3:00 pm`` is ``15:00``."""
+    half, plain = (g, p) if g.left else (p, g)
+    hour = exact_value(half.items[0].node) if isinstance(half.items[0], Scalar) else None
+    if hour is None or len(half.items) != len(plain.items) or not 1 <= hour <= 12:
+        return False
+    hour24 = hour % 12 + (12 if half.left == "pm" else 0)
+    shifted = (Scalar(num(hour24)), *half.items[1:])
+    return _ordered_eq(shifted, plain.items, tol)
 
 
 def _ordered_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:

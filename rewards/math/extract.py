@@ -47,6 +47,7 @@ _FINAL_WORDS = re.compile(
     r"answer|答案|r[ée]ponse|respuesta|antwort|resposta|risposta|ответ|答え", re.IGNORECASE
 )
 MAX_ALTERNATIVES = 20
+_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|might\s+be|could\s+be)\b", re.IGNORECASE)
 # prose inside a math span ("$The final answer is $"): two words of 3+ letters and nothing mathematical
 _PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
 _MATHY = re.compile(r"[\d\\^_=]")
@@ -321,9 +322,16 @@ def _with_alternatives(tail: str, start: int, text: str) -> str:
             break
         parts.append(tail[match.start() : start].strip())
         start = match.start()
-    if len(parts) == 1:
-        return text
-    return " ".join(reversed(parts))
+    if len(parts) > 1:
+        return " ".join(reversed(parts))
+    # a final sentence that hedges between this candidate and an earlier one ("4, but it could be 3") is
+    # read whole, and so judged as the hedge it is
+    period = tail.rfind(". ", 0, start)
+    sentence_start = max(period + 2 if period >= 0 else 0, tail.rfind("\n", 0, start) + 1)
+    before = tail[sentence_start:start]
+    if _HEDGE.search(before) and (_NUMBER.search(before) or "$" in before or "\\(" in before):
+        return _clean(tail[sentence_start:start] + text) or text
+    return text
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

@@ -102,6 +102,7 @@ _ALIASES = {
     "∅": r"\emptyset",
     "ℝ": r"\mathbb{R}",
     "±": r"\pm ",
+    "≈": r"\approx ",
     "\\\\": r"\\",
 }
 
@@ -153,6 +154,8 @@ def normalize_answer(text: str) -> str:
         text = _FRAC_VARIANTS.sub(r"\\frac", text)
     if latex or "{,}" in text:
         text = _THOUSANDS.sub("", text)
+        if "{,}" in text:
+            text = text.replace("{,}", ",")  # a LaTeX decimal comma (2{,}74): read as written with a comma
     if "circ" in text or "°" in text or "degree" in text:
         text = _DEGREES.sub(" ", text)
     if "\\$" in text or "euro" in text or "pounds" in text or "€" in text or "£" in text or "¥" in text:

@@ -292,6 +292,8 @@ def _parse(s: str, depth: int) -> Answer:
         return _scalar_from_num(number)
     if s == "\\ldots":
         return ELLIPSIS_ITEM
+    if "\\approx" in s and s.endswith(")"):
+        s = _TRAILING_APPROX.sub("", s) or s  # "\frac13 (\approx 0.333)": the approximation is a remark
     if " and " in s and _WORDS_ONLY.match(s):
         spelled = number_from_words(s)  # "one hundred and five" is one number, not a list
         if spelled is not None:
@@ -557,6 +559,14 @@ def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
         else:
             pieces, ops = pieces[: k + 1], ops[:k]
     lhs = pieces[0].strip()
+    if ops == ["in"] and not _LONE_SYMBOL.match(lhs):
+        # "|z| \in [1, \frac32]": bounds on an expression
+        where = _parse(pieces[1], depth + 1)
+        if isinstance(where, Seq) and where.kind in ("interval", "paren") and len(where.items) == 2:
+            return Bounds(
+                _expression(lhs), where.items[0], where.items[1], where.left or "(", where.right or ")"
+            )
+        raise Unparseable("membership")
     if all(op == "=" for op in ops) or (len(ops) == 1 and ops[0] == "in"):
         if (_LONE_SYMBOL.match(lhs) and lhs not in _NOT_SYMBOL) or (
             ops[0] == "=" and _NAMED_QUANTITY.match(lhs) and lhs not in _NOT_SYMBOL
@@ -778,6 +788,7 @@ _DENOMINATORS = {
     "tenth": 10,
 }
 _WORD_SPLIT = re.compile(r"[\s-]+")
+_TRAILING_APPROX = re.compile(r"\s*\(\s*\\approx[^()]{1,60}\)$")
 _WORDS_ONLY = re.compile(r"^[A-Za-z\s-]{1,120}$")
 
 
@@ -801,6 +812,14 @@ def number_from_words(text: str) -> Fraction | None:
         return None if head is None else Fraction(sign * head, den)
     whole = _whole_from_words(words)
     return None if whole is None else Fraction(sign * whole)
+
+
+def _leading_scale(words: str) -> int:
+    """The factor a scale word after a number stands for (``million`` in "1 million dollars"), else 1."""
+    first = words.strip().split(" ", 1)[0].lower()
+    if first in ("hundred", "dozen"):
+        return 100 if first == "hundred" else 12
+    return _SCALES.get(first, 1)
 
 
 def _whole_from_words(words: list[str]) -> int | None:
@@ -840,6 +859,9 @@ def _scalar_or_text(s: str) -> Answer:
         if m:
             number = parse_number(m.group(1))
             if number is not None:
+                scale = _leading_scale(m.group(2))
+                if scale != 1:  # "2.5 million" is 2500000, not 2.5
+                    return Scalar(num(number.value * scale), number.is_decimal, None, percent)
                 return _scalar_from_num(number)
         return Text(normalize_text(s))
     try:

@@ -822,6 +822,8 @@ CASES: list[MathCase] = [
     MathCase("hedges without a box", "4", "It is either $3$ or $4$.", NE),
     MathCase("hedges without a box", "4", "It is 3, or maybe 4", NE),
     MathCase("hedges without a box", "12", "So she has 10 or 12 apples.", NE),
+    MathCase("hedges without a box", "3", "I think it is 4, but it could be 3.", NE),
+    MathCase("hedges without a box", "4", "We could compute 3 + 1 = 4.", EQ),
     MathCase("hedges without a box", "3, 4", "The two roots are 3 and 4.", EQ),
     MathCase("hedges without a box", "4", "It looked like 3 at first, but checking again it is 4.", EQ),
     MathCase("hedges without a box", "(3, 4)", "The point has coordinates 3, 4", EQ),
@@ -831,6 +833,8 @@ CASES: list[MathCase] = [
     MathCase("decimal commas", "274", r"\boxed{2,74}", NE),
     MathCase("decimal commas", "333", r"\boxed{0,333}", NE),
     MathCase("decimal commas", "5", r"\boxed{0,5}", NE),
+    MathCase("decimal commas", "74", r"\boxed{2{,}74}", NE),
+    MathCase("decimal commas", "2.74", r"\boxed{2{,}74}", EQ),
     MathCase("decimal commas", "2.74", r"\boxed{2,74}", EQ),
     MathCase("decimal commas", "2.74", "The mass is 2,74 kg.", EQ),
     MathCase("decimal commas", "0.5", r"\boxed{0,5}", EQ),
@@ -900,6 +904,8 @@ CASES: list[MathCase] = [
     MathCase("number words", r"\text{two thirds}", r"\boxed{\frac{2}{3}}", EQ),
     MathCase("number words", "seven", "So there are 7 of them.", EQ),
     MathCase("number words", "42", r"\boxed{\text{forty-two}}", EQ),
+    MathCase("number words", "1 million", r"\boxed{1000000}", EQ),
+    MathCase("number words", "1 million", r"\boxed{1}", NE),
     MathCase("number words", "forty two", r"\boxed{24}", NE),
     MathCase("number words", "forty two", r"\boxed{40}", NE),
     MathCase("number words", "three quarters", r"\boxed{\frac{1}{3}}", NE),
@@ -913,6 +919,10 @@ CASES: list[MathCase] = [
     MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{1 \leq |z| \leq 1.5}", EQ),
     MathCase("masked reference forms", r"\\frac{1}{2}", r"\boxed{0.5}", EQ),
     MathCase("masked reference forms", r"\\sqrt{2}", r"\boxed{\sqrt{2}}", EQ),
+    MathCase("masked reference forms", "15:00", r"\boxed{3:00 \text{ PM}}", EQ),
+    MathCase("masked reference forms", "15:00", r"\boxed{3:00 \text{ AM}}", NE),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{|z| \in [1, \frac32]}", EQ),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{|z| \in (1, \frac32)}", NE),
     MathCase("masked reference forms", "1112112_3", r"\boxed{1112111_3}", NE),
     MathCase("masked reference forms", "1112112_3", r"\boxed{1121}", NE),  # its value, but not the numeral
     MathCase("masked reference forms", "12:00", r"\boxed{6:00}", NE),
@@ -924,6 +934,8 @@ CASES: list[MathCase] = [
     # ---------------------------------------------------------------- approximations and matrix arithmetic
     MathCase("approximations and matrices", r"\frac13", r"\boxed{x = \frac13 \approx 0.333}", EQ),
     MathCase("approximations and matrices", r"\sqrt2", r"\boxed{\sqrt{2} \approx 1.414}", EQ),
+    MathCase("approximations and matrices", r"\frac13", r"\boxed{\frac{1}{3} (\approx 0.333)}", EQ),
+    MathCase("approximations and matrices", "0.333", r"\boxed{\frac{1}{3} (\approx 0.333)}", NE),
     MathCase("approximations and matrices", MATRIX_SUM_GOLD, r"\boxed{\begin{pmatrix}5\\8\end{pmatrix}}", EQ),
     MathCase(
         "approximations and matrices", MATRIX_PRODUCT_GOLD, r"\boxed{\begin{pmatrix}3\\7\end{pmatrix}}", EQ
