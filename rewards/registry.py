@@ -28,7 +28,7 @@ Component = Callable[[Item, Regions, Any], Score]
 
 def _accuracy(item: Item, regions: Regions, config: AccuracyConfig) -> Score:
     # Any: a list of acceptable answers is handled by the accuracy module (API.md's list references)
-    return score_accuracy(regions.answer, cast(Any, item.answer), config)
+    return score_accuracy(regions.answer, cast(Any, item.answer), config, prompt=item.prompt)
 
 
 def _format(item: Item, regions: Regions, config: FormatConfig) -> Score:
