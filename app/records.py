@@ -21,7 +21,7 @@ class WireItem(NamedTuple):
 
     completion: str
     prompt: str | None = None
-    answer: str | tuple[str, ...] | None = None  # a tuple: several acceptable answers
+    answer: str | list[str] | None = None  # a list: several acceptable answers, any one is right
     lang: str | None = None
     id: str | None = None
     group: str | None = None

@@ -251,11 +251,11 @@ def _check_batch(data: Any, key: str, max_items: int) -> None:
         raise BatchTooLarge(f"{len(data[key])} items; at most {max_items} per request")
 
 
-def answer_chars(answer: str | tuple[str, ...] | None) -> int:
+def answer_chars(answer: str | list[str] | None) -> int:
     """Characters of a reference: one answer, or every answer of a list.
 
     Example:
-        >>> answer_chars("12"), answer_chars(("12", "twelve")), answer_chars(None)
+        >>> answer_chars("12"), answer_chars(["12", "twelve"]), answer_chars(None)
         (2, 8, 0)
     """
     if answer is None:
@@ -263,18 +263,17 @@ def answer_chars(answer: str | tuple[str, ...] | None) -> int:
     return len(answer) if isinstance(answer, str) else sum(len(a) for a in answer)
 
 
-def as_reference(answer: str | list[str] | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
-    """The reference a worker gets: a string, or a tuple of acceptable answers (hashable, so GRPO groups
-    sharing it share a chunk); a one-answer list is that answer.
+def as_reference(answer: str | list[str] | None) -> str | list[str] | None:
+    """The reference a worker gets: a string, or a list of acceptable answers; a one-answer list is that
+    answer, so it groups with (and reuses the parsed gold of) the items that give it as text.
 
     Example:
         >>> as_reference(["12", "twelve"]), as_reference(["12"]), as_reference("12")
-        (('12', 'twelve'), '12', '12')
+        (['12', 'twelve'], '12', '12')
     """
     if answer is None or isinstance(answer, str):
         return answer
-    answers = tuple(answer)
-    return answers[0] if len(answers) == 1 else answers
+    return answer[0] if len(answer) == 1 else list(answer)
 
 
 def _job(rows: list[WireItem], max_chars: int) -> ScoreJob:

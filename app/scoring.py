@@ -316,7 +316,8 @@ class WorkerPool:
         target = max(1, min(self.chunk_items, math.ceil(len(items) / (2 * self.size))))
         groups: dict[str | tuple[str, ...] | None, list[int]] = {}
         for pos, item in enumerate(items):
-            groups.setdefault(item.answer, []).append(pos)
+            key = tuple(item.answer) if isinstance(item.answer, list) else item.answer  # lists: hashable
+            groups.setdefault(key, []).append(pos)
         chunks: list[_Chunk] = []
         current: list[int] = []
         chars = 0

@@ -43,12 +43,12 @@ CHUNKS_IN_FLIGHT = 2
 Label = str | int | float | list[str | int | float] | dict[str, Any] | None
 
 
-def label_reference(label: Label) -> tuple[str | tuple[str, ...] | None, dict[str, Any] | None]:
+def label_reference(label: Label) -> tuple[str | list[str] | None, dict[str, Any] | None]:
     """``(answer, tests)`` of one OpenRLHF label.
 
     Example:
         >>> label_reference(""), label_reference(42), label_reference(["12", 12.5])
-        ((None, None), ('42', None), (('12', '12.5'), None))
+        ((None, None), ('42', None), (['12', '12.5'], None))
         >>> label_reference('{"kind": "stdin_stdout", "cases": [{"input": "1", "output": "1"}]}')[1]["kind"]
         'stdin_stdout'
     """

@@ -267,8 +267,10 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
 async def test_get_reward_without_prompts_or_labels(client: httpx.AsyncClient) -> None:
     r = await client.post("/get_reward", json={"query": [CHATML + THINK + "\\boxed{4}<|im_end|>"]})
     out = r.json()
-    assert out["rewards"] == [0.0] and out["scores"] == [0.0]  # no label: accuracy null -> fallback
-    assert out["extra_logs"]["masked"] == [1.0]
+    # no label: accuracy is null (no_reference) and sent as the fallback; format and language still count
+    assert out["scores"] == [0.0] and out["extra_logs"]["accuracy_null"] == [1.0]
+    assert out["rewards"] == [out["extra_logs"]["format"][0] * 0.5 + out["extra_logs"]["language"][0] * 0.1]
+    assert out["extra_logs"]["masked"] == [0.0]
 
 
 async def test_get_reward_single_requests_are_micro_batched(client: httpx.AsyncClient) -> None:
