@@ -87,3 +87,15 @@ def live_url() -> Iterator[str]:
 
     with live_service() as url:
         yield url
+
+
+TOKEN = "integration-test-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def openrlhf_url() -> Iterator[str]:
+    """The real service as an OpenRLHF run would use it: a token, and whole rollouts scored in chunks."""
+    from tests.client.live import live_service
+
+    with live_service(api_token=TOKEN, workers=2, get_reward_chunk_items=512) as url:
+        yield url
