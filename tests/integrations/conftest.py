@@ -32,7 +32,7 @@ def fake_result(item: dict[str, Any], rewards: dict[str, Any] | None) -> dict[st
         elif "\\boxed{" in answer_region:
             found = answer_region.rsplit("\\boxed{", 1)[1].split("}", 1)[0]
             details["extracted_answer"] = found
-            ok = found == gold
+            ok = found in (gold if isinstance(gold, list) else [gold])  # a list: any acceptable answer
             scores["accuracy"], details["outcome"] = (
                 (1.0 if ok else 0.0),
                 ("equivalent" if ok else "not_equivalent"),
