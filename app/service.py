@@ -36,6 +36,8 @@ class Service:
             scorer=scorer,
             log_level=settings.log_level,
             log_json=settings.log_json,
+            code_limits=settings.code_limits(),
+            code_workers=settings.code_workers,
         )
         self.batcher = MicroBatcher(
             self.pool, window_s=settings.microbatch_window_ms / 1000, max_items=settings.microbatch_max_items

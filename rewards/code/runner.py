@@ -117,9 +117,10 @@ def _fresh_streams() -> None:
         buffered: Any = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
         return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace")
 
-    sys.stdin = sys.__stdin__ = text(0, "r")
-    sys.stdout = sys.__stdout__ = text(1, "w")
-    sys.stderr = sys.__stderr__ = text(2, "w")
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        stream = text(fd, mode)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _result_json(value: Any) -> str:
@@ -127,11 +128,10 @@ def _result_json(value: Any) -> str:
 
 
 def _call(namespace: dict[str, Any], fn_name: str, args: list[Any]) -> Any:
-    fn = namespace.get(fn_name)
+    fn: Any = namespace.get(fn_name)
     if not callable(fn):
-        holder = namespace.get("Solution")
-        method = getattr(holder, fn_name, None) if isinstance(holder, type) else None
-        if method is None:
+        holder: Any = namespace.get("Solution")
+        if not isinstance(holder, type) or getattr(holder, fn_name, None) is None:
             raise NameError(f"no function named {fn_name!r}")
         fn = getattr(holder(), fn_name)
     return fn(*args)
@@ -299,11 +299,11 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         job["case"] = case
         pid = os.fork()
         if pid == 0:  # the child never returns into the runner
-            status = EXIT_SETUP
+            exit_status = EXIT_SETUP
             try:
-                status = _child(code, job, paths, prog, libc)
+                exit_status = _child(code, job, paths, prog, libc)
             finally:
-                os._exit(status)
+                os._exit(exit_status)
         wait_status, elapsed, timed_out = _wait(pid, limit_s)
         output = _read(paths["out"], int(job["output_bytes"]))
         status = _status(wait_status, timed_out, len(output), job)

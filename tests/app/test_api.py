@@ -194,7 +194,9 @@ async def test_bearer_token(
 async def test_health(client: httpx.AsyncClient) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
+    body = r.json()
+    assert set(body.pop("code_sandbox")) == {"available", "backend", "detail"}
+    assert body == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
 
 
 async def test_request_id_header_echoed(client: httpx.AsyncClient) -> None:
@@ -260,8 +262,9 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
 async def test_get_reward_without_prompts_or_labels(client: httpx.AsyncClient) -> None:
     r = await client.post("/get_reward", json={"query": [CHATML + THINK + "\\boxed{4}<|im_end|>"]})
     out = r.json()
-    assert out["rewards"] == [0.0] and out["scores"] == [0.0]  # no label: accuracy null -> fallback
-    assert out["extra_logs"]["masked"] == [1.0]
+    # no label: accuracy says no_reference and is left out; format and language still count
+    assert out["rewards"][0] >= 0.5 and out["scores"] == [0.0]
+    assert out["extra_logs"]["masked"] == [0.0]
 
 
 async def test_get_reward_single_requests_are_micro_batched(client: httpx.AsyncClient) -> None:
