@@ -108,6 +108,7 @@ class Settings(BaseSettings):
         description="bwrap: every program in a bubblewrap sandbox (needs user namespaces). none: no "
         "namespaces (rlimits and seccomp only), for containers that are isolated as a whole.",
     )
+    code_bwrap: str = Field(default="bwrap", description="The bubblewrap executable (name on PATH, or path).")
     code_workers: int | None = Field(
         default=None,
         ge=1,
@@ -187,6 +188,7 @@ class Settings(BaseSettings):
         max_memory = max(32, min(self.code_max_memory_mb, self.worker_memory_mb - 128))
         return CodeLimits(
             sandbox=self.code_sandbox,
+            bwrap=self.code_bwrap,
             time_limit_s=self.code_time_limit_s,
             max_time_limit_s=self.code_max_time_limit_s,
             memory_mb=min(self.code_memory_mb, max_memory),

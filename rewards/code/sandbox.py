@@ -71,8 +71,8 @@ def _interpreter() -> str:
 
 
 @functools.cache
-def _bwrap() -> str | None:
-    return shutil.which("bwrap")
+def _bwrap(name: str) -> str | None:
+    return shutil.which(name)
 
 
 @functools.cache
@@ -127,9 +127,9 @@ def _command(limits: CodeLimits, spec: CodeTests, workdir: str, seccomp_fd: int 
     runner = [_interpreter(), *_INTERPRETER_FLAGS, "-c", _RUNNER_SOURCE]
     if limits.sandbox == "none":
         return [*runner, workdir]
-    bwrap = _bwrap()
+    bwrap = _bwrap(limits.bwrap)
     if bwrap is None:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+        raise SandboxUnavailable(f"bubblewrap ({limits.bwrap}) is not installed")
     return [
         bwrap,
         "--unshare-all",
