@@ -199,8 +199,9 @@ def _child(code: Any, job: dict[str, Any], paths: dict[str, str], prog: _SockFpr
             view = memoryview(data)
             while view:
                 view = view[os.write(3, view) :]
-        except OSError:
-            status = EXIT_OUTPUT
+        except OSError as exc:  # the cap (EFBIG), or a tmpfs the program filled: the report is lost
+            if exc.errno == 27:
+                status = EXIT_OUTPUT
     return status
 
 
@@ -335,6 +336,7 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
 def main() -> None:
     """Entry point inside the sandbox: the job on stdin, one JSON line per event on stdout."""
     out = sys.stdout
+    os.environ.clear()  # started with none; the interpreter's own locale coercion added LC_CTYPE
     _emit(out, {"ready": True})
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()
