@@ -51,6 +51,14 @@ class ScoreItem(TypedDict):
     lang: NotRequired[Annotated[LangStr | None, Field(description="ISO 639-1 code the reasoning must use.")]]
     id: NotRequired[Annotated[ShortStr | None, Field(description="Echoed back.")]]
     group: NotRequired[Annotated[ShortStr | None, Field(description="GRPO prompt group.")]]
+    tests: NotRequired[
+        Annotated[
+            dict[str, Any] | None,
+            Field(
+                description="Code item: test cases its program is judged by (kind stdin_stdout or function)."
+            ),
+        ]
+    ]
 
 
 class ScoreRequest(TypedDict):
@@ -125,6 +133,7 @@ class HealthResponse(BaseModel):
     workers: int
     workers_configured: int
     pending_items: int
+    code_sandbox: dict[str, Any] | None = None
 
 
 class ErrorEntry(BaseModel):
@@ -308,7 +317,7 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
     Example:
         >>> job = parse_score_request({"items": [{"completion": "4", "answer": "4"}]}, max_items=8, max_chars=100)
         >>> job.items
-        [WireItem(completion='4', prompt=None, answer='4', lang=None, id=None, group=None)]
+        [WireItem(completion='4', prompt=None, answer='4', lang=None, id=None, group=None, tests=None)]
     """
     _check_batch(data, "items", max_items)
     try:
@@ -323,6 +332,7 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
             it.get("lang"),
             it.get("id"),
             it.get("group"),
+            it.get("tests"),
         )
         for it in req["items"]
     ]

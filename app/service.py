@@ -36,6 +36,8 @@ class Service:
             scorer=scorer,
             log_level=settings.log_level,
             log_json=settings.log_json,
+            code_limits=settings.code_limits(),
+            code_workers=settings.code_workers,
         )
 
         self.cache = IdempotencyCache(

@@ -81,6 +81,7 @@ class CodeLimits:
         max_total_s: the most seconds of per-case time limits, summed over one test set.
         output_bytes: stdout cap of one case (and of a ``function`` case's returned value).
         startup_s: time allowed for the sandbox to start and compile the program.
+        bwrap: the bubblewrap executable (a name looked up on ``PATH``, or a path).
     """
 
     sandbox: SandboxBackend = "bwrap"
@@ -93,6 +94,7 @@ class CodeLimits:
     max_total_s: float = 60.0
     output_bytes: int = 1 << 20
     startup_s: float = 5.0
+    bwrap: str = "bwrap"
 
     @property
     def case_overhead_s(self) -> float:

@@ -21,4 +21,11 @@ python -m pip install -q --no-deps "openrlhf==0.11.2" "verl==0.9.1"
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy
 echo "== image install script + hadolint"; bash scripts/check-image.sh
+# The code reward's sandbox (Debian's bubblewrap); its tests skip, saying why, where it cannot run.
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else SUDO=none; fi
+    if [ "$SUDO" != none ]; then
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq bubblewrap || echo "could not install bubblewrap"
+    fi
+fi
 echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"

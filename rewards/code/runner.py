@@ -117,9 +117,10 @@ def _fresh_streams() -> None:
         buffered: Any = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
         return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace")
 
-    sys.stdin = sys.__stdin__ = text(0, "r")
-    sys.stdout = sys.__stdout__ = text(1, "w")
-    sys.stderr = sys.__stderr__ = text(2, "w")
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
+        stream = text(fd, mode)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _result_json(value: Any) -> str:
@@ -127,11 +128,10 @@ def _result_json(value: Any) -> str:
 
 
 def _call(namespace: dict[str, Any], fn_name: str, args: list[Any]) -> Any:
-    fn = namespace.get(fn_name)
+    fn: Any = namespace.get(fn_name)
     if not callable(fn):
-        holder = namespace.get("Solution")
-        method = getattr(holder, fn_name, None) if isinstance(holder, type) else None
-        if method is None:
+        holder: Any = namespace.get("Solution")
+        if not isinstance(holder, type) or getattr(holder, fn_name, None) is None:
             raise NameError(f"no function named {fn_name!r}")
         fn = getattr(holder(), fn_name)
     return fn(*args)
@@ -199,8 +199,9 @@ def _child(code: Any, job: dict[str, Any], paths: dict[str, str], prog: _SockFpr
             view = memoryview(data)
             while view:
                 view = view[os.write(3, view) :]
-        except OSError:
-            status = EXIT_OUTPUT
+        except OSError as exc:  # the cap (EFBIG), or a tmpfs the program filled: the report is lost
+            if exc.errno == 27:
+                status = EXIT_OUTPUT
     return status
 
 
@@ -299,11 +300,11 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         job["case"] = case
         pid = os.fork()
         if pid == 0:  # the child never returns into the runner
-            status = EXIT_SETUP
+            exit_status = EXIT_SETUP
             try:
-                status = _child(code, job, paths, prog, libc)
+                exit_status = _child(code, job, paths, prog, libc)
             finally:
-                os._exit(status)
+                os._exit(exit_status)
         wait_status, elapsed, timed_out = _wait(pid, limit_s)
         output = _read(paths["out"], int(job["output_bytes"]))
         status = _status(wait_status, timed_out, len(output), job)
@@ -335,6 +336,7 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
 def main() -> None:
     """Entry point inside the sandbox: the job on stdin, one JSON line per event on stdout."""
     out = sys.stdout
+    os.environ.clear()  # started with none; the interpreter's own locale coercion added LC_CTYPE
     _emit(out, {"ready": True})
     job = json.loads(sys.stdin.buffer.read())
     sys.stdin.close()

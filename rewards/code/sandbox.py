@@ -71,8 +71,8 @@ def _interpreter() -> str:
 
 
 @functools.cache
-def _bwrap() -> str | None:
-    return shutil.which("bwrap")
+def _bwrap(name: str) -> str | None:
+    return shutil.which(name)
 
 
 @functools.cache
@@ -127,9 +127,9 @@ def _command(limits: CodeLimits, spec: CodeTests, workdir: str, seccomp_fd: int 
     runner = [_interpreter(), *_INTERPRETER_FLAGS, "-c", _RUNNER_SOURCE]
     if limits.sandbox == "none":
         return [*runner, workdir]
-    bwrap = _bwrap()
+    bwrap = _bwrap(limits.bwrap)
     if bwrap is None:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed")
+        raise SandboxUnavailable(f"bubblewrap ({limits.bwrap}) is not installed")
     return [
         bwrap,
         "--unshare-all",
@@ -191,7 +191,7 @@ def run_program(
     try:
         if limits.sandbox == "none":
             job = _job(program, spec, limits, sandbox_filter())
-            command, pass_fds = _command(limits, spec, workdir, None), ()
+            command, pass_fds = _command(limits, spec, workdir, None), tuple[int, ...]()
         else:
             bpf = sandbox_filter()
             if bpf is None:
@@ -250,8 +250,8 @@ def _drive(
     buffer = bytearray()
     stderr = bytearray()
     with selectors.DefaultSelector() as selector:
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            os.set_blocking(stream.fileno(), False)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            os.set_blocking(pipe.fileno(), False)
         selector.register(proc.stdin, selectors.EVENT_WRITE)
         selector.register(proc.stdout, selectors.EVENT_READ)
         selector.register(proc.stderr, selectors.EVENT_READ)
@@ -262,7 +262,7 @@ def _drive(
                 result.deadline_hit = True
                 break
             for key, _events in selector.select(remaining):
-                stream = key.fileobj
+                stream: Any = key.fileobj
                 if stream is proc.stdin:
                     try:
                         pending = pending[os.write(proc.stdin.fileno(), pending[:65536]) :]
@@ -272,7 +272,7 @@ def _drive(
                         selector.unregister(proc.stdin)
                         proc.stdin.close()
                     continue
-                fd = stream.fileno()  # type: ignore[union-attr]
+                fd = stream.fileno()
                 try:
                     chunk = os.read(fd, 1 << 16)
                 except BlockingIOError:

@@ -8,7 +8,8 @@ single-process Python, and a deny-list keeps every interpreter feature they use 
   ``io_uring``, kernel modules, clock or reboot calls, and sockets of the local (``AF_UNIX``) family only.
 * :func:`case_filter` is stacked by the runner on each test case's child on top of it: no ``execve``, no
   new processes (``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``; ``clone3`` answers ``ENOSYS`` so
-  the C library falls back to ``clone`` for threads) and no sockets at all.
+  the C library falls back to ``clone`` for threads), no sockets at all, and no signals to anyone
+  (``kill``, ``tgkill``, pidfds), which matters most where there is no PID namespace (``sandbox="none"``).
 
 A syscall of another architecture (x32, i386 ``int 0x80``) is refused by libseccomp's architecture check.
 Both are compiled once per process; when libseccomp cannot be loaded both return ``None`` and the sandbox
@@ -87,7 +88,20 @@ _DENIED = (
     "vhangup",
 )
 # Additionally refused for a test case's child.
-_CASE_DENIED = ("execve", "execveat", "fork", "vfork", "socketpair")
+_CASE_DENIED = (
+    "execve",
+    "execveat",
+    "fork",
+    "vfork",
+    "socketpair",
+    "kill",
+    "tkill",
+    "tgkill",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+)
 
 
 def _seccomp() -> Any:

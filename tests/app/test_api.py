@@ -194,7 +194,9 @@ async def test_bearer_token(
 async def test_health(client: httpx.AsyncClient) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
+    body = r.json()
+    assert set(body.pop("code_sandbox")) == {"available", "backend", "detail"}
+    assert body == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
 
 
 async def test_request_id_header_echoed(client: httpx.AsyncClient) -> None:
