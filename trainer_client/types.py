@@ -10,7 +10,7 @@ from typing import Any
 from trainer_client.errors import ProtocolError
 
 ITEM_FIELDS: tuple[str, ...] = ("id", "prompt", "completion", "answer", "lang", "group", "tests")
-COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language")
+COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language", "code")
 
 # A ``rewards`` block as API.md spells it: {"accuracy": {"weight": 1.0}, "format": {"weight": 0.5, ...}}.
 RewardsSpec = Mapping[str, Mapping[str, Any]]
@@ -129,6 +129,21 @@ class ScoreResult:
     def language(self) -> float | None:
         """``scores["language"]``."""
         return self.scores.get("language")
+
+    @property
+    def code(self) -> float | None:
+        """``scores["code"]``: the share of a code item's tests its program passed (``None`` when not judged)."""
+        return self.scores.get("code")
+
+    @property
+    def correctness(self) -> float | None:
+        """The raw correctness: ``accuracy``, or for a code item (no reference, tests) its ``code`` score.
+
+        Example:
+            >>> ScoreResult(scores={"accuracy": None, "code": 1.0}, details={"outcome": "no_reference"}).correctness
+            1.0
+        """
+        return self.accuracy if self.accuracy is not None else self.code
 
     @property
     def outcome(self) -> str | None:

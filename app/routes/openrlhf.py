@@ -6,9 +6,12 @@ response ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``, one numbe
 averages per group); a null (accuracy that cannot be judged, an item error) becomes ``null_reward``
 (default 0.0) and ``extra_logs.masked`` is 1.0 for that sample.
 
-Every ``extra_logs`` value is a number: OpenRLHF (0.9 and 0.11) turns each one into a tensor, and a null
-there stops its rollout. A null component is therefore sent as ``null_reward`` with its own flag beside it
-(``accuracy_null``, ``language_null``: 1.0 when that score is null), so a chart can leave it out.
+``scores`` is the raw correctness: the accuracy, or for a code item (one with ``tests``) the code score.
+
+Every ``extra_logs`` value is a number, and every response has the same keys: OpenRLHF (0.9 and 0.11) turns
+each value into a tensor (a null there stops its rollout) and concatenates them per key across samples. A
+null component is therefore sent as ``null_reward`` with its own flag beside it (``accuracy_null``,
+``language_null``, ``code_null``: 1.0 when that score is null), so a chart can leave it out.
 
 Labels: ``""`` (what OpenRLHF sends without ``--label_key``) or ``null`` is no reference; a number is its
 text; a list is several acceptable answers; a JSON object (or a string holding one) with ``kind`` and
@@ -22,7 +25,7 @@ other actors still get their turn in the pool.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from fastapi import APIRouter
@@ -80,13 +83,14 @@ def _is_test_spec(value: dict[str, Any]) -> bool:
 
 
 def wire_item(completion: str, prompt: str | None, label: Label) -> WireItem:
-    """The item for one query; a test spec travels as ``tests`` where the scorer takes one."""
+    """The item for one query: the label as its reference answer(s), or as its ``tests``.
+
+    Example:
+        >>> wire_item("print(1)", None, {"kind": "stdin_stdout", "cases": []}).tests["kind"]
+        'stdin_stdout'
+    """
     answer, tests = label_reference(label)
-    if tests is not None and "tests" in WireItem._fields:
-        return cast(Any, WireItem)(completion, prompt, None, tests=tests)  # field added by the code scorer
-    if tests is not None:  # no code scorer in this build: the label is judged as text, as before
-        answer = orjson.dumps(tests).decode()
-    return WireItem(completion, prompt, answer)
+    return WireItem(completion, prompt, answer, tests=tests)
 
 
 def openrlhf_response(results: list[ScoredResult], fallback: float) -> dict[str, Any]:
@@ -106,15 +110,18 @@ def openrlhf_response(results: list[ScoredResult], fallback: float) -> dict[str,
 
     accuracy = [r.accuracy for r in results]
     language = [r.language for r in results]
+    code = [r.code for r in results]
     return {
         "rewards": column([r.reward for r in results]),
-        "scores": column(accuracy),
+        "scores": column([a if a is not None else c for a, c in zip(accuracy, code, strict=True)]),
         "extra_logs": {
             "accuracy": column(accuracy),
             "format": column([r.format for r in results]),
             "language": column(language),
+            "code": column(code),
             "accuracy_null": nulls(accuracy),
             "language_null": nulls(language),
+            "code_null": nulls(code),
             "masked": nulls([r.reward for r in results]),
         },
     }

@@ -260,8 +260,10 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
         "accuracy",
         "format",
         "language",
+        "code",
         "accuracy_null",
         "language_null",
+        "code_null",
         "masked",
     }
 

@@ -11,6 +11,7 @@ OpenRLHF (0.9 posts every sample of a step in one body) is sent by the same clie
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from types import SimpleNamespace
@@ -209,3 +210,32 @@ def test_micro_batching_shows_as_items_per_pool_call(openrlhf_url):
     items = metric(openrlhf_url, name.format("sum")) - before["sum"]
     assert items == 64
     assert 1 <= calls < 64  # 64 single-sample requests, fewer pool calls
+
+
+# -- issue 13: a label holding a code test spec becomes the item's tests -------------------------------------------
+ADD_STDIN = {
+    "kind": "stdin_stdout",
+    "cases": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}],
+}
+ADD_FUNCTION = {"kind": "function", "fn_name": "add", "cases": [{"args": [1, 2], "output": 3}]}
+READ_AND_ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
+CODE_LABELS = [
+    # (label as the dataset holds it, program, code score)
+    (json.dumps(ADD_STDIN), READ_AND_ADD, 1.0),
+    (json.dumps(ADD_STDIN), READ_AND_ADD.replace("+", "-"), 0.0),
+    (ADD_STDIN, READ_AND_ADD, 1.0),
+    (ADD_FUNCTION, "def add(a, b):\n    return a + b\n", 1.0),
+]
+
+
+def test_code_labels_are_judged_by_their_tests(openrlhf_url):
+    prompt = chatml("Read two integers and print their sum.")
+    samples = [
+        (prompt, f"<think>Read, add, print.</think>\n```python\n{program}```", label)
+        for label, program, _ in CODE_LABELS
+    ]
+    outputs, experience = rollout(f"{openrlhf_url}/get_reward/{TOKEN}", samples)
+    expected = [score for *_, score in CODE_LABELS]
+    assert column(experience, "code") == expected
+    assert column(experience, "code_null") == [0.0] * len(CODE_LABELS)
+    assert [o["scores"][0] for o in outputs] == expected  # raw correctness for dynamic filtering

@@ -281,3 +281,26 @@ def test_a_failed_step_blanks_the_extra_columns(stand_in):
     asyncio.run(two_steps())
     assert recorder.extra["vrewards_answer"] == ["4", "5", "6", "6", None, None, None, None]
     assert recorder.extra["vrewards_outcome"][4:] == [None] * 4
+
+
+# -- over the live service: a dataset with list answers and a tests column -------------------------------------------
+PROGRAM = "<think>Read, add, print.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+LIVE_BATCH = {
+    "prompts": ["What is 6*7?", "What is 6*7?", "Print the sum.", "Print the sum."],
+    "completions": [
+        "<think>6*7=42</think> \\boxed{42}",
+        "<think>6*7=41</think> \\boxed{41}",
+        PROGRAM,
+        PROGRAM.replace("+", "-"),
+    ],
+    "answer": [np.array(["7", "42"]), np.array(["7", "42"]), None, None],
+    "tests": [None, None, json.dumps({"inputs": ["1 2\n"], "outputs": ["3\n"]}), STDIN_SPEC],
+}
+
+
+def test_list_answers_and_a_tests_column_against_the_service(live_url):
+    funcs = make_reward_funcs(live_url, components=("accuracy", "code", "format"), on_error="raise")
+    out = asyncio.run(trl_step(funcs, LIVE_BATCH))
+    assert out["vrewards_accuracy"] == [1.0, 0.0, None, None]  # code rows: no reference
+    assert out["vrewards_code"] == [None, None, 1.0, 0.0]  # math rows: no tests
+    assert out["vrewards_format"] == [1.0, 1.0, 1.0, 1.0]

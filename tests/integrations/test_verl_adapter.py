@@ -25,6 +25,7 @@ KEYS_AND_TYPES = {
     "acc": float,
     "format": float,
     "language": float,
+    "code": float,
     "outcome": str,
     "pred": str,
     "masked": bool,

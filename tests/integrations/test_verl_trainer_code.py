@@ -14,6 +14,7 @@ Every batch is a real ``DataProto`` as verl's rollout leaves it; list ground tru
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -161,3 +162,34 @@ def test_an_outage_is_shared_by_the_reward_loop_calls(live_url, switch):
     for outputs in (first, second):
         assert [o["reward_extra_info"]["outcome"] for o in outputs] == ["service_error"] * 16
     assert switch.calls == {"/score": 2}  # one micro-batched request and its retry; the next step failed fast
+
+
+# -- issue 13: verl's code datasets keep the tests in ground_truth --------------------------------------------------
+PROGRAM = "<think>Read, add, print.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+FUNCTION = "<think>Add.</think>\n```python\ndef add(a, b):\n    return a + b\n```"
+CODE_SAMPLES = [
+    # (response, ground_truth as the dataset stores it, acc, outcome)
+    (PROGRAM, json.dumps({"inputs": ["1 2\n", "5 5\n"], "outputs": ["3\n", "10\n"]}), 1.0, "passed"),
+    (PROGRAM.replace("+", "-"), json.dumps({"inputs": ["1 2\n"], "outputs": ["3\n"]}), 0.0, "failed"),
+    (FUNCTION, {"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]}, 1.0, "passed"),
+    (
+        FUNCTION,
+        {"kind": "function", "fn_name": "add", "cases": [{"args": [2, 2], "output": 4}]},
+        1.0,
+        "passed",
+    ),
+]
+
+
+def test_code_ground_truths_are_judged_by_their_tests():
+    config = verl_loop_config(adapter.__file__, "compute_score_async")
+    data = verl_batch([("Q: ", response, truth, None) for response, truth, *_ in CODE_SAMPLES])
+
+    async def reward_loop() -> list[dict[str, Any]]:
+        manager = verl().load_reward_manager(config, CharTokenizer())
+        return await asyncio.gather(*(manager.run_single(data[i : i + 1]) for i in range(len(data))))
+
+    extra = [o["reward_extra_info"] for o in asyncio.run(reward_loop())]
+    assert [(e["acc"], e["code"], e["outcome"], e["masked"]) for e in extra] == [
+        (acc, acc, outcome, False) for *_, acc, outcome in CODE_SAMPLES
+    ]

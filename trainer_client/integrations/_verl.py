@@ -161,20 +161,27 @@ def to_verl(result: ScoreResult | None) -> dict[str, Any]:
             "acc": 0.0,
             "format": 0.0,
             "language": 0.0,
+            "code": 0.0,
             "outcome": "service_error",
             "pred": "",
             "masked": True,
         }
     failed = result.error is not None
     outcome = result.outcome or (result.error or {}).get("code") or ("error" if failed else "")
+    code_outcome = result.details.get("code_outcome")
+    if result.accuracy is None and isinstance(code_outcome, str):  # a code item: its tests' verdict
+        outcome = code_outcome
+    correctness = result.correctness
+    judged = correctness is not None or not ({"accuracy", "code"} & set(result.scores))
     return {
         "score": _num(result.reward),
-        "acc": _num(result.accuracy),
+        "acc": _num(correctness),
         "format": _num(result.format),
         "language": _num(result.language),
+        "code": _num(result.code),
         "outcome": outcome,
         "pred": result.extracted_answer or "",
-        "masked": failed or ("accuracy" in result.scores and result.accuracy is None),
+        "masked": failed or not judged,
     }
 
 

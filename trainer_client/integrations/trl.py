@@ -282,12 +282,15 @@ class VRewardFunc:
 
 
 def unjudged(result: ScoreResult) -> bool:
-    """Accuracy was asked for and is null for a reason other than a missing reference.
+    """A judgement was due and could not be made: accuracy is null for a reason other than a missing
+    reference, or a code item's tests could not be run to a verdict.
 
     Example:
         >>> unjudged(ScoreResult(scores={"accuracy": None}, details={"outcome": "timeout"}))
         True
     """
+    if "code" in result.scores and result.code is None:
+        return True
     return "accuracy" in result.scores and result.accuracy is None and result.outcome != "no_reference"
 
 
