@@ -2,11 +2,10 @@
 
 Request ``{"query": [...], "prompts": [...], "labels": [...]}`` (``prompts`` and ``labels`` optional);
 response ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``, one number per query in each list.
-``rewards`` is the weighted reward, ``scores`` the raw accuracy (what OpenRLHF's dynamic filtering
-averages per group); a null (accuracy that cannot be judged, an item error) becomes ``null_reward``
-(default 0.0) and ``extra_logs.masked`` is 1.0 for that sample.
-
-``scores`` is the raw correctness: the accuracy, or for a code item (one with ``tests``) the code score.
+``rewards`` is the weighted reward, ``scores`` the raw correctness (what OpenRLHF's dynamic filtering
+averages per group): the accuracy, or for a code item (one with ``tests``) the code score. A null (a
+judgement that could not be made, an item error) becomes ``null_reward`` (default 0.0), and
+``extra_logs.masked`` is 1.0 where the reward itself was null.
 
 Every ``extra_logs`` value is a number, and every response has the same keys: OpenRLHF (0.9 and 0.11) turns
 each value into a tensor (a null there stops its rollout) and concatenates them per key across samples. A
