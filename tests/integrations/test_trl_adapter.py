@@ -270,7 +270,7 @@ def test_a_null_accuracy_masks_the_whole_row_unless_there_is_no_reference(accura
 
 # -- issue 14 item 8: a failed step logs blank columns -----------------------------------------------------------------
 def test_a_failed_step_blanks_the_extra_columns(stand_in):
-    funcs = funcs_for(stand_in)
+    funcs = funcs_for(stand_in, max_retries=0)
     recorder = Recorder()
 
     async def two_steps() -> None:
