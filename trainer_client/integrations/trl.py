@@ -3,11 +3,16 @@
 TRL calls every reward function with ``prompts``, ``completions``, ``completion_ids`` and, as keyword
 arguments, each dataset column (one value per completion) plus ``trainer_state``, ``log_extra`` and
 ``log_metric``; it awaits all async functions together on its own event loop, weights each function's
-output by ``GRPOConfig.reward_weights``, logs it as ``rewards/<__name__>/mean`` and turns ``None`` into NaN,
-which it masks (a row where every function gives ``None`` gets advantage 0).
+output by ``GRPOConfig.reward_weights``, logs it as ``rewards/<__name__>/mean`` and turns ``None`` into NaN.
+A NaN is left out of each function's logged mean, but the weighted sum counts it as 0 unless the whole row is
+NaN; such a row is "unscorable": left out of its group's mean and std, and given advantage 0. So when a
+row's accuracy (or code score) could not be judged, every function here returns ``None`` for it, and a
+failed batch is ``None`` throughout with blank ``vrewards_answer``/``vrewards_outcome`` table columns. A row
+with no reference keeps its other components (accuracy alone is ``None``), as the service's reward does.
 
 :func:`make_reward_funcs` returns one async function per component (``vrewards_accuracy``,
-``vrewards_format``, ``vrewards_language``, or ``vrewards_reward`` for the service's weighted total), so TRL
+``vrewards_format``, ``vrewards_language``, ``vrewards_code``, or ``vrewards_reward`` for the service's weighted
+total), so TRL
 weights and charts each; all of them share ONE batched service call per step and rank: the first function
 called for a batch starts it, the others await the same future, found by a digest of the batch's prompts,
 completions and references.
