@@ -11,11 +11,10 @@ failed batch is ``None`` throughout with blank ``vrewards_answer``/``vrewards_ou
 with no reference keeps its other components (accuracy alone is ``None``), as the service's reward does.
 
 :func:`make_reward_funcs` returns one async function per component (``vrewards_accuracy``,
-``vrewards_format``, ``vrewards_language``, ``vrewards_code``, or ``vrewards_reward`` for the service's weighted
-total), so TRL
-weights and charts each; all of them share ONE batched service call per step and rank: the first function
-called for a batch starts it, the others await the same future, found by a digest of the batch's prompts,
-completions and references.
+``vrewards_format``, ``vrewards_language``, ``vrewards_code``, or ``vrewards_reward`` for the service's
+weighted total), so TRL weights and charts each; all of them share ONE batched service call per step and
+rank: the first function called for a batch starts it, the others await the same future, found by a digest
+of the batch's prompts, completions and references.
 
 Example::
 
