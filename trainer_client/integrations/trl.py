@@ -343,7 +343,8 @@ def make_reward_funcs(
 
     Args:
         url: the service URL, or several replicas.
-        components: any of ``accuracy``, ``format``, ``language`` and ``reward`` (the weighted total).
+        components: any of ``accuracy``, ``format``, ``language``, ``code`` and ``reward`` (the weighted
+            total).
         answer_column: dataset column with the reference answer (default: the first of ``answer``,
             ``solution``, ``ground_truth`` present).
         lang_column: dataset column with the target language (optional; else inferred from the prompt).
