@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rewards.config import CodeLimits
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -98,6 +100,41 @@ class Settings(BaseSettings):
     )
     format_mode: Literal["think", "think_answer"] = Field(default="think", description="Default format mode.")
 
+    # -- code execution (the "code" reward component; items with "tests")
+    code_weight: float = Field(default=1.0, description="Default weight of the code reward.")
+    code_mode: Literal["all", "fraction"] = Field(default="all", description="Default code mode.")
+    code_sandbox: Literal["bwrap", "none"] = Field(
+        default="bwrap",
+        description="bwrap: every program in a bubblewrap sandbox (needs user namespaces). none: no "
+        "namespaces (rlimits and seccomp only), for containers that are isolated as a whole.",
+    )
+    code_bwrap: str = Field(default="bwrap", description="The bubblewrap executable (name on PATH, or path).")
+    code_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=512,
+        description="Most workers running programs at once (default: half the workers, at least 1); "
+        "the others stay free for math items. Each worker runs one sandbox at a time.",
+    )
+    code_time_limit_s: float = Field(default=2.0, gt=0, le=60, description="Per-case time limit by default.")
+    code_max_time_limit_s: float = Field(
+        default=10.0, gt=0, le=60, description="Largest per-case time limit a test set may ask for."
+    )
+    code_memory_mb: int = Field(default=256, ge=32, description="Per-case memory limit by default (MiB).")
+    code_max_memory_mb: int = Field(
+        default=512, ge=32, description="Largest per-case memory limit a test set may ask for (MiB)."
+    )
+    code_max_cases: int = Field(default=64, ge=1, le=10_000, description="Most cases in one test set.")
+    code_max_tests_chars: int = Field(
+        default=1_000_000, ge=1, description="Most characters of inputs and outputs in one test set."
+    )
+    code_max_total_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Most seconds of per-case limits summed over one test set."
+    )
+    code_output_bytes: int = Field(
+        default=1 << 20, ge=1024, le=256 << 20, description="Stdout cap of one case (bytes)."
+    )
+
     # -- OpenRLHF /get_reward
     microbatch_window_ms: float = Field(
         default=5.0,
@@ -110,6 +147,24 @@ class Settings(BaseSettings):
     )
     null_reward: float = Field(
         default=0.0, description="Number /get_reward sends where a reward or score is null."
+    )
+    get_reward_max_items: int = Field(
+        default=32_768,
+        ge=1,
+        le=1_000_000,
+        description="Most queries in one /get_reward request (else 413): a whole OpenRLHF <= 0.9 rollout.",
+    )
+    get_reward_max_body_bytes: int = Field(
+        default=256 * MiB,
+        ge=1024,
+        le=4096 * MiB,
+        description="Largest /get_reward body, after gzip decoding (else 413).",
+    )
+    get_reward_chunk_items: int = Field(
+        default=1024,
+        ge=1,
+        le=65_536,
+        description="A large /get_reward request is scored in pool calls of at most this many items.",
     )
 
     # -- idempotency (request_id)
@@ -132,7 +187,37 @@ class Settings(BaseSettings):
     def _lower_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("accuracy_weight", "format_weight", "language_weight", "null_reward")
+    @model_validator(mode="after")
+    def _code_bounds(self) -> Settings:
+        if self.code_time_limit_s > self.code_max_time_limit_s:
+            raise ValueError("code_time_limit_s must be at most code_max_time_limit_s")
+        if self.code_memory_mb > self.code_max_memory_mb:
+            raise ValueError("code_memory_mb must be at most code_max_memory_mb")
+        return self
+
+    def code_limits(self) -> CodeLimits:
+        """The code component's bounds and sandbox, as the workers apply them. A program's memory limit
+        stays 128 MiB below ``worker_memory_mb`` (the worker's own bound, which the sandbox inherits).
+
+        Example:
+            >>> Settings(code_sandbox="none").code_limits().sandbox
+            'none'
+        """
+        max_memory = max(32, min(self.code_max_memory_mb, self.worker_memory_mb - 128))
+        return CodeLimits(
+            sandbox=self.code_sandbox,
+            bwrap=self.code_bwrap,
+            time_limit_s=self.code_time_limit_s,
+            max_time_limit_s=self.code_max_time_limit_s,
+            memory_mb=min(self.code_memory_mb, max_memory),
+            max_memory_mb=max_memory,
+            max_cases=self.code_max_cases,
+            max_tests_chars=self.code_max_tests_chars,
+            max_total_s=self.code_max_total_s,
+            output_bytes=self.code_output_bytes,
+        )
+
+    @field_validator("accuracy_weight", "format_weight", "language_weight", "code_weight", "null_reward")
     @classmethod
     def _finite(cls, value: float) -> float:
         if value != value or abs(value) > 1e6:
@@ -162,4 +247,5 @@ class Settings(BaseSettings):
             "accuracy": {"weight": self.accuracy_weight},
             "format": {"weight": self.format_weight, "mode": self.format_mode},
             "language": {"weight": self.language_weight},
+            "code": {"weight": self.code_weight, "mode": self.code_mode},
         }

@@ -7,7 +7,7 @@ time-limit hits, queue depth, live workers) are read from the pool at scrape tim
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -69,7 +69,14 @@ class Metrics:
         )
         self.batch_size = Histogram(
             "vrewards_batch_items",
-            "Items per scoring call to the pool.",
+            "Items per request (before micro-batching; see vrewards_pool_call_items).",
+            ["route"],
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.pool_call_items = Histogram(
+            "vrewards_pool_call_items",
+            "Items per pool call after micro-batching (several /get_reward requests share one call).",
             ["route"],
             buckets=_SIZE_BUCKETS,
             registry=r,
@@ -98,6 +105,17 @@ class Metrics:
     def attach(self, pool: WorkerPool) -> None:
         """Expose ``pool``'s counters and gauges."""
         self.registry.register(_PoolCollector(pool))
+
+    def pool_call_observer(self, route: str) -> Callable[[int], None]:
+        """A callback recording the items of each pool call made for ``route``.
+
+        Example:
+            >>> m = Metrics()
+            >>> m.pool_call_observer("/get_reward")(48)
+            >>> b'vrewards_pool_call_items_sum{route="/get_reward"} 48.0' in m.render()
+            True
+        """
+        return self.pool_call_items.labels(route).observe
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request."""

@@ -9,7 +9,7 @@ its per-batch cost once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,15 @@ class MicroBatcher:
         >>> results = await batcher.score(items, config)  # doctest: +SKIP
     """
 
-    def __init__(self, pool: WorkerPool, window_s: float, max_items: int) -> None:
+    def __init__(
+        self,
+        pool: WorkerPool,
+        window_s: float,
+        max_items: int,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         self.pool = pool
+        self.observe = observe  # called with the items of each pool call (the /metrics histogram)
         self.window_s = window_s
         self.max_items = max_items
         self._pending: dict[Hashable, _Pending] = {}
@@ -72,6 +79,8 @@ class MicroBatcher:
         live = [w for w in pending.waiters if not w[2].done()]
         if not live:
             return
+        if self.observe is not None:
+            self.observe(len(pending.items))
         try:
             results = await self.pool.score(pending.items, config)
         except Exception as exc:

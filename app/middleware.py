@@ -27,6 +27,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTES = frozenset({"/score", "/get_reward", "/health", "/metrics", "/docs", "/openapi.json", "/redoc"})
 OPEN_ROUTES = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+# OpenRLHF cannot send headers: it may carry the token as the last path segment, POST /get_reward/<token>.
+TOKEN_PATH_PREFIX = "/get_reward/"
 
 
 def _request_id(raw: bytes | None) -> str:
@@ -71,6 +73,12 @@ class ServiceMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         path: str = scope.get("path", "")
+        path_token: bytes | None = None
+        if self.token is not None and path.startswith(TOKEN_PATH_PREFIX):
+            # Route and log it as /get_reward: the token never reaches a log line, a metric or the router.
+            path_token = path[len(TOKEN_PATH_PREFIX) :].encode()
+            path = scope["path"] = TOKEN_PATH_PREFIX[:-1]
+            scope["raw_path"] = path.encode()
         route = path if path in ROUTES else "other"
         status = 500
         started = False
@@ -84,7 +92,11 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            if self.token is not None and path not in self.open_routes and not self._authorized(headers):
+            if (
+                self.token is not None
+                and path not in self.open_routes
+                and not self._authorized(headers, path_token)
+            ):
                 await _send_json(
                     send_wrapper,
                     401,
@@ -113,8 +125,10 @@ class ServiceMiddleware:
                 },
             )
 
-    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+    def _authorized(self, headers: dict[bytes, bytes], path_token: bytes | None) -> bool:
         assert self.token is not None
+        if path_token is not None:  # constant time, like the header
+            return hmac.compare_digest(path_token, self.token)
         scheme, _, credential = headers.get(b"authorization", b"").partition(b" ")
         if scheme.lower() != b"bearer":
             return False

@@ -21,10 +21,11 @@ class WireItem(NamedTuple):
 
     completion: str
     prompt: str | None = None
-    answer: str | None = None
+    answer: str | list[str] | None = None  # a list: several acceptable answers, any one is right
     lang: str | None = None
     id: str | None = None
     group: str | None = None
+    tests: Any = None  # the wire ``tests`` object of a code item (checked in the worker)
 
 
 class ScoredResult(NamedTuple):
@@ -42,6 +43,8 @@ class ScoredResult(NamedTuple):
     language: float | None
     outcome: str | None  # details.outcome
     error_code: str | None  # error.code, when the item could not be scored
+    code: float | None = None  # scores.code
+    code_outcome: str | None = None  # details.code_outcome
 
     @classmethod
     def of(cls, result: dict[str, Any]) -> ScoredResult:
@@ -61,6 +64,8 @@ class ScoredResult(NamedTuple):
             scores.get("language"),
             details.get("outcome"),
             error.get("code") if error else None,
+            scores.get("code"),
+            details.get("code_outcome"),
         )
 
     @classmethod

@@ -24,7 +24,8 @@ from typing_extensions import NotRequired, TypedDict
 
 from app.records import ScoredResult, WireItem
 
-MAX_ANSWER_CHARS = 100_000
+MAX_ANSWER_CHARS = 100_000  # a reference, or all the references of a list together
+MAX_ANSWERS = 32  # acceptable answers in one list reference
 MAX_ID_CHARS = 1024
 MAX_LANG_CHARS = 35
 MAX_ERRORS = 10  # validation errors reported per response
@@ -32,6 +33,7 @@ MAX_MSG_CHARS = 200
 
 ShortStr = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)]
 LangStr = Annotated[str, StringConstraints(max_length=MAX_LANG_CHARS)]
+AnswerList = Annotated[list[str], Field(min_length=1, max_length=MAX_ANSWERS)]
 
 
 # ------------------------------------------------------------------------------------------- requests
@@ -40,10 +42,23 @@ class ScoreItem(TypedDict):
 
     completion: Annotated[str, Field(description="The generated text.")]
     prompt: NotRequired[Annotated[str | None, Field(description="The prompt as the policy saw it.")]]
-    answer: NotRequired[Annotated[str | None, Field(description="Reference answer, LaTeX or plain text.")]]
+    answer: NotRequired[
+        Annotated[
+            str | AnswerList | None,
+            Field(description="Reference answer, LaTeX or plain text; or a list of acceptable answers."),
+        ]
+    ]
     lang: NotRequired[Annotated[LangStr | None, Field(description="ISO 639-1 code the reasoning must use.")]]
     id: NotRequired[Annotated[ShortStr | None, Field(description="Echoed back.")]]
     group: NotRequired[Annotated[ShortStr | None, Field(description="GRPO prompt group.")]]
+    tests: NotRequired[
+        Annotated[
+            dict[str, Any] | None,
+            Field(
+                description="Code item: test cases its program is judged by (kind stdin_stdout or function)."
+            ),
+        ]
+    ]
 
 
 class ScoreRequest(TypedDict):
@@ -68,7 +83,8 @@ class GetRewardRequest(TypedDict):
     prompts: NotRequired[Annotated[list[str] | None, Field(description="The prompt of each sample.")]]
     labels: NotRequired[
         Annotated[
-            list[str | int | float | None] | None, Field(description="Reference answers (numbers allowed).")
+            list[str | int | float | list[str | int | float] | dict[str, Any] | None] | None,
+            Field(description="Reference answers (numbers and lists of acceptable answers allowed)."),
         ]
     ]
     request_id: NotRequired[
@@ -121,6 +137,7 @@ class HealthResponse(BaseModel):
     workers: int
     workers_configured: int
     pending_items: int
+    code_sandbox: dict[str, Any] | None = None
 
 
 class ErrorEntry(BaseModel):
@@ -170,9 +187,17 @@ def error_entry(loc: tuple[str | int, ...] | list[str | int], msg: str, kind: st
 def validation_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
     """pydantic's errors without the input, the URL or the context; at most :data:`MAX_ERRORS`."""
     out = []
-    for err in exc.errors(include_url=False, include_input=False, include_context=False)[:MAX_ERRORS]:
-        out.append(error_entry(prefix + tuple(err["loc"]), err["msg"], err["type"]))
-    return out
+    seen: set[tuple[str | int, ...]] = set()
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        # a union field (answer: str | list[str]) reports one error per member, tagged with its type
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG.match(p)))
+        if loc not in seen:
+            seen.add(loc)
+            out.append(error_entry(loc, err["msg"], err["type"]))
+    return out[:MAX_ERRORS]
+
+
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\])$")
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -240,10 +265,35 @@ def _check_batch(data: Any, key: str, max_items: int) -> None:
         raise BatchTooLarge(f"{len(data[key])} items; at most {max_items} per request")
 
 
+def answer_chars(answer: str | list[str] | None) -> int:
+    """Characters of a reference: one answer, or every answer of a list.
+
+    Example:
+        >>> answer_chars("12"), answer_chars(["12", "twelve"]), answer_chars(None)
+        (2, 8, 0)
+    """
+    if answer is None:
+        return 0
+    return len(answer) if isinstance(answer, str) else sum(len(a) for a in answer)
+
+
+def as_reference(answer: str | list[str] | None) -> str | list[str] | None:
+    """The reference a worker gets: a string, or a list of acceptable answers; a one-answer list is that
+    answer, so it groups with (and reuses the parsed gold of) the items that give it as text.
+
+    Example:
+        >>> as_reference(["12", "twelve"]), as_reference(["12"]), as_reference("12")
+        (['12', 'twelve'], '12', '12')
+    """
+    if answer is None or isinstance(answer, str):
+        return answer
+    return answer[0] if len(answer) == 1 else list(answer)
+
+
 def _job(rows: list[WireItem], max_chars: int) -> ScoreJob:
     job = ScoreJob(items=[], positions=[], size=len(rows))
     for pos, row in enumerate(rows):
-        completion, prompt, answer = row.completion, row.prompt, row.answer
+        completion, prompt, answer = row.completion, row.prompt, answer_chars(row.answer)
         problem = None
         if len(completion) > max_chars:
             problem = (
@@ -252,8 +302,8 @@ def _job(rows: list[WireItem], max_chars: int) -> ScoreJob:
             )
         elif prompt is not None and len(prompt) > max_chars:
             problem = ("prompt_too_long", f"prompt has {len(prompt)} characters; at most {max_chars}")
-        elif answer is not None and len(answer) > MAX_ANSWER_CHARS:
-            problem = ("answer_too_long", f"answer has {len(answer)} characters; at most {MAX_ANSWER_CHARS}")
+        elif answer > MAX_ANSWER_CHARS:
+            problem = ("answer_too_long", f"answer has {answer} characters; at most {MAX_ANSWER_CHARS}")
         if problem is None:
             job.items.append(row)
             job.positions.append(pos)
@@ -272,7 +322,7 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
     Example:
         >>> job = parse_score_request({"items": [{"completion": "4", "answer": "4"}]}, max_items=8, max_chars=100)
         >>> job.items
-        [WireItem(completion='4', prompt=None, answer='4', lang=None, id=None, group=None)]
+        [WireItem(completion='4', prompt=None, answer='4', lang=None, id=None, group=None, tests=None)]
     """
     _check_batch(data, "items", max_items)
     try:
@@ -283,10 +333,11 @@ def parse_score_request(data: Any, *, max_items: int, max_chars: int) -> ScoreJo
         WireItem(
             it["completion"],
             it.get("prompt"),
-            it.get("answer"),
+            as_reference(it.get("answer")),
             it.get("lang"),
             it.get("id"),
             it.get("group"),
+            it.get("tests"),
         )
         for it in req["items"]
     ]

@@ -28,6 +28,13 @@ Design (why it is built this way):
   with any multiprocessing start method other than fork: the fork server imports the main module.
 * **Backpressure.** ``score`` raises :class:`Saturated` when more than ``max_pending_items`` items would be
   queued or in flight (an idle pool always admits one batch, however large).
+* **A lane for code.** An item with ``tests`` (when the config asks for the code component) runs programs
+  for up to seconds per case, so it travels alone in a chunk of its own, on a queue of its own, and at most
+  ``code_workers`` workers hold code chunks at once (default: half the pool, at least one, never all of a
+  pool of two or more): a batch of programs cannot take the workers math items need. A worker that has
+  just judged a program takes a math chunk next when one is waiting. Each worker runs one sandbox at a
+  time. A code chunk's deadline is the item deadline plus the code budget (``CodeLimits.item_budget_s``);
+  the sandbox enforces its own, tighter limits, so this one is only a backstop.
 """
 
 from __future__ import annotations
@@ -166,6 +173,12 @@ class _Chunk:
     batch: _Batch
     positions: list[int]
     degraded: bool = False
+    code: bool = field(init=False)  # runs programs: the code lane, with the code budget as extra deadline
+
+    def __post_init__(self) -> None:
+        self.code = getattr(self.batch.config, "code", None) is not None and any(
+            self.batch.items[p].tests is not None for p in self.positions
+        )
 
 
 @dataclass(eq=False)
@@ -178,6 +191,7 @@ class _Worker:
     seq: int = 0
     sent_at: float = 0.0
     received: set[int] = field(default_factory=set)
+    last_code: bool = False  # its last chunk ran programs: take math next if any is waiting
 
 
 @dataclass
@@ -214,6 +228,8 @@ class WorkerPool:
         start_timeout_s: float = 120.0,
         log_level: str = "warning",
         log_json: bool = True,
+        code_limits: Any = None,
+        code_workers: int | None = None,
     ) -> None:
         self.size = workers
         self.item_timeout_s = item_timeout_s
@@ -223,6 +239,10 @@ class WorkerPool:
         self.scorer = scorer
         self.start_timeout_s = start_timeout_s
         self.stats = PoolStats()
+        self.code_limits = code_limits  # rewards.CodeLimits applied to every config (None: the scorer's own)
+        default_code = max(1, workers // 2)
+        self.code_workers = min(code_workers or default_code, max(1, workers - 1))
+        self.sandbox: dict[str, Any] | None = None  # what the start-up probe found (GET /health)
         self._log = (log_level, log_json)
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             # Workers are single-threaded by design; a BLAS thread pool would only eat the memory bound.
@@ -231,6 +251,7 @@ class WorkerPool:
         self._ctx.set_forkserver_preload(["app.scoring", *PRELOAD, scorer])
         self._workers: list[_Worker] = []
         self._queue: deque[_Chunk] = deque()
+        self._code_queue: deque[_Chunk] = deque()
         self._lock = threading.Lock()
         self._pending = 0
         self._seq = itertools.count(1)
@@ -255,6 +276,11 @@ class WorkerPool:
         return sum(1 for w in self._workers if w.ready)
 
     @property
+    def code_busy(self) -> int:
+        """Workers judging a program now."""
+        return sum(1 for w in self._workers if w.chunk is not None and w.chunk.code)
+
+    @property
     def ready(self) -> bool:
         """True once every worker has warmed up, until the pool stops."""
         return self._started.is_set() and not self._stopping and self.alive > 0
@@ -267,6 +293,19 @@ class WorkerPool:
         if self._start_error is not None or not ok:
             await self.close()
             raise RuntimeError(f"scoring workers failed to start: {self._start_error or 'timed out'}")
+        self.sandbox = await asyncio.get_running_loop().run_in_executor(None, self._probe_sandbox)
+
+    def _probe_sandbox(self) -> dict[str, Any] | None:
+        """Run a trivial program of ours through the code sandbox once, so /health can say if it works."""
+        import importlib
+
+        probe = getattr(importlib.import_module(self.scorer), "sandbox_status", None)
+        if self.code_limits is None or probe is None:
+            return None
+        available, detail = probe(self.code_limits)
+        if not available:
+            logger.warning("code sandbox unavailable: %s", detail)
+        return {"available": available, "backend": self.code_limits.sandbox, "detail": detail}
 
     async def close(self) -> None:
         """Stop the workers; batches still pending fail with :class:`PoolClosed`."""
@@ -287,6 +326,8 @@ class WorkerPool:
             return []
         if self._stopping or not self._started.is_set():
             raise PoolClosed("the scoring pool is not running")
+        if self.code_limits is not None and getattr(config, "code", None) is not None:
+            config = config.with_code_limits(self.code_limits)
         loop = asyncio.get_running_loop()
         batch = _Batch(
             items=items,
@@ -301,7 +342,8 @@ class WorkerPool:
             if self._pending and self._pending + len(items) > self.max_pending_items:
                 raise Saturated(f"{self._pending} items pending")
             self._pending += len(items)
-            self._queue.extend(chunks)
+            for chunk in chunks:
+                (self._code_queue if chunk.code else self._queue).append(chunk)
             self._active.add(batch)
         self._wake()
         try:
@@ -314,10 +356,15 @@ class WorkerPool:
     def _chunks(self, batch: _Batch) -> list[_Chunk]:
         items = batch.items
         target = max(1, min(self.chunk_items, math.ceil(len(items) / (2 * self.size))))
-        groups: dict[str | None, list[int]] = {}
-        for pos, item in enumerate(items):
-            groups.setdefault(item.answer, []).append(pos)
+        judges_code = getattr(batch.config, "code", None) is not None
         chunks: list[_Chunk] = []
+        groups: dict[Any, list[int]] = {}
+        for pos, item in enumerate(items):
+            if judges_code and item.tests is not None:
+                chunks.append(_Chunk(batch, [pos]))  # a program alone: the code lane
+                continue
+            answer = item.answer
+            groups.setdefault(tuple(answer) if isinstance(answer, list) else answer, []).append(pos)
         current: list[int] = []
         chars = 0
         for positions in groups.values():
@@ -404,8 +451,14 @@ class WorkerPool:
         for w in self._workers:
             if w.chunk is not None:
                 _pos, since = self._position(w)
-                timeout = min(timeout, max(0.0, since + self.item_timeout_s - now))
+                timeout = min(timeout, max(0.0, since + self._deadline_s(w.chunk) - now))
         return timeout + 0.001
+
+    def _deadline_s(self, chunk: _Chunk) -> float:
+        """Seconds one item of ``chunk`` may take: the item deadline, plus the code budget in the code lane."""
+        if not chunk.code:
+            return self.item_timeout_s
+        return self.item_timeout_s + float(chunk.batch.config.code.limits.item_budget_s)
 
     def _position(self, w: _Worker) -> tuple[int, float]:
         """Which item of its chunk ``w`` is on, and since when (from the shared progress array)."""
@@ -419,10 +472,10 @@ class WorkerPool:
         for w in list(self._workers):
             if not w.ready or w.chunk is not None:
                 continue
-            chunk = self._next_chunk()
+            chunk = self._next_chunk(prefer_math=w.last_code)
             if chunk is None:
                 return
-            w.chunk, w.seq, w.received = chunk, next(self._seq), set()
+            w.chunk, w.seq, w.received, w.last_code = chunk, next(self._seq), set(), chunk.code
             w.sent_at = time.monotonic()
             items = [chunk.batch.items[p] for p in chunk.positions]
             self.stats.chunks += 1
@@ -431,18 +484,28 @@ class WorkerPool:
             except (OSError, ValueError):
                 self._replace(w, blame=None)
 
-    def _next_chunk(self) -> _Chunk | None:
+    def _next_chunk(self, prefer_math: bool = False) -> _Chunk | None:
         with self._lock:
-            while self._queue:
-                chunk = self._queue.popleft()
-                if chunk.batch.cancelled:
-                    self._pending -= len(chunk.positions)
-                    chunk.batch.remaining -= len(chunk.positions)
-                    if chunk.batch.remaining <= 0:
-                        self._active.discard(chunk.batch)
-                    continue
-                return chunk
+            self._drop_cancelled(self._queue)
+            while self._queue and self._queue[0].code:  # a code item re-queued after a crash: its lane
+                self._code_queue.appendleft(self._queue.popleft())
+                self._drop_cancelled(self._queue)
+            self._drop_cancelled(self._code_queue)
+            code_ok = bool(self._code_queue) and self.code_busy < self.code_workers
+            if code_ok and not (prefer_math and self._queue):
+                return self._code_queue.popleft()
+            if self._queue:
+                return self._queue.popleft()
         return None
+
+    def _drop_cancelled(self, queue: deque[_Chunk]) -> None:
+        """Drop the chunks of abandoned requests from the head of ``queue`` (the lock is held)."""
+        while queue and queue[0].batch.cancelled:
+            chunk = queue.popleft()
+            self._pending -= len(chunk.positions)
+            chunk.batch.remaining -= len(chunk.positions)
+            if chunk.batch.remaining <= 0:
+                self._active.discard(chunk.batch)
 
     def _receive(self, w: _Worker) -> None:
         try:
@@ -487,7 +550,7 @@ class WorkerPool:
             if w.chunk is None or not w.ready:
                 continue
             _pos, since = self._position(w)
-            if now - since > self.item_timeout_s:
+            if now - since > self._deadline_s(w.chunk):
                 self._replace(w, blame="timeout")
 
     def _replace(self, w: _Worker, blame: str | None) -> None:
@@ -565,6 +628,7 @@ class WorkerPool:
         with self._lock:
             batches, self._active = list(self._active), set()
             self._queue.clear()
+            self._code_queue.clear()
         for batch in batches:
             with contextlib.suppress(RuntimeError):  # the loop may be closed already
                 batch.loop.call_soon_threadsafe(_set_closed, batch.future)

@@ -36,15 +36,21 @@ class Service:
             scorer=scorer,
             log_level=settings.log_level,
             log_json=settings.log_json,
+            code_limits=settings.code_limits(),
+            code_workers=settings.code_workers,
         )
-        self.batcher = MicroBatcher(
-            self.pool, window_s=settings.microbatch_window_ms / 1000, max_items=settings.microbatch_max_items
-        )
+
         self.cache = IdempotencyCache(
             settings.idempotency_cache_size, settings.idempotency_ttl_s, settings.idempotency_cache_mb << 20
         )
         self.metrics = Metrics()
         self.metrics.attach(self.pool)
+        self.batcher = MicroBatcher(
+            self.pool,
+            window_s=settings.microbatch_window_ms / 1000,
+            max_items=settings.microbatch_max_items,
+            observe=self.metrics.pool_call_observer("/get_reward"),
+        )
 
     async def start(self) -> None:
         """Start and warm the workers."""

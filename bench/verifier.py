@@ -105,7 +105,8 @@ def ours(pairs: Sequence[Pair]) -> list[bool]:
     config = AccuracyConfig()
     out = []
     for p in pairs:
-        score, _ = score_accuracy(split_regions(p.completion, p.prompt).answer, p.gold, config)
+        answer = split_regions(p.completion, p.prompt).answer
+        score, _ = score_accuracy(answer, p.gold, config, prompt=p.prompt)
         out.append(score == 1.0)
     return out
 

@@ -13,8 +13,10 @@ from typing import Any, Literal
 
 UnparseableGold = Literal["null", "zero", "one"]
 FormatMode = Literal["think", "think_answer"]
+CodeMode = Literal["all", "fraction"]
+SandboxBackend = Literal["bwrap", "none"]
 
-COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language")
+COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language", "code")
 
 
 class ConfigError(ValueError):
@@ -64,12 +66,71 @@ class LanguageConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeLimits:
+    """Server-side bounds of the code component: set by the service's settings, never by a request.
+
+    Attributes:
+        sandbox: ``"bwrap"`` (bubblewrap; the default) or ``"none"``: run programs without namespaces, for
+            deployments that isolate the whole container themselves (rlimits and seccomp still apply).
+        time_limit_s: wall-clock limit of one test case when the tests name none.
+        max_time_limit_s: the most a test set may ask for per case.
+        memory_mb: address-space limit of one test case when the tests name none.
+        max_memory_mb: the most a test set may ask for per case.
+        max_cases: the most cases in one test set.
+        max_tests_chars: the most characters of inputs and outputs in one test set.
+        max_total_s: the most seconds of per-case time limits, summed over one test set.
+        output_bytes: stdout cap of one case (and of a ``function`` case's returned value).
+        startup_s: time allowed for the sandbox to start and compile the program.
+        bwrap: the bubblewrap executable (a name looked up on ``PATH``, or a path).
+    """
+
+    sandbox: SandboxBackend = "bwrap"
+    time_limit_s: float = 2.0
+    max_time_limit_s: float = 10.0
+    memory_mb: int = 256
+    max_memory_mb: int = 512
+    max_cases: int = 64
+    max_tests_chars: int = 1_000_000
+    max_total_s: float = 60.0
+    output_bytes: int = 1 << 20
+    startup_s: float = 5.0
+    bwrap: str = "bwrap"
+
+    @property
+    def case_overhead_s(self) -> float:
+        """Wall time allowed per case beyond its limit (fork, reporting)."""
+        return 0.5
+
+    @property
+    def item_budget_s(self) -> float:
+        """The most wall time the code of one item can take inside its limits (the pool's backstop)."""
+        return self.startup_s + self.max_total_s + self.max_cases * self.case_overhead_s
+
+
+@dataclass(frozen=True, slots=True)
+class CodeConfig:
+    """Programs judged by their tests (items with ``tests`` only).
+
+    Attributes:
+        weight: weight in the total reward.
+        mode: ``"all"`` (1 when every case passes, else 0; the run stops at the first failing case) or
+            ``"fraction"`` (the share of cases passed; every case runs).
+        limits: the server's bounds and sandbox (not settable from a request).
+    """
+
+    weight: float = 1.0
+    mode: CodeMode = "all"
+    limits: CodeLimits = field(default_factory=CodeLimits, metadata={"wire": False})
+
+
+@dataclass(frozen=True, slots=True)
 class RewardConfig:
     """Which components to score and how; the default is API.md's default block."""
 
     accuracy: AccuracyConfig | None = field(default_factory=AccuracyConfig)
     format: FormatConfig | None = field(default_factory=FormatConfig)
     language: LanguageConfig | None = field(default_factory=LanguageConfig)
+    code: CodeConfig | None = None  # the service's default block adds it (app.config.Settings)
     explain: bool = False  # add details.explanation (rewards.explain); off on the hot path
 
     @classmethod
@@ -92,6 +153,7 @@ class RewardConfig:
             ("accuracy", AccuracyConfig),
             ("format", FormatConfig),
             ("language", LanguageConfig),
+            ("code", CodeConfig),
         ):
             block = data.get(name)
             parts[name] = None if block is None else _build(klass, block, f"rewards.{name}")
@@ -103,7 +165,9 @@ class RewardConfig:
         for name in COMPONENTS:
             part = getattr(self, name)
             if part is not None:
-                out[name] = {f.name: getattr(part, f.name) for f in fields(part)}
+                out[name] = {
+                    f.name: getattr(part, f.name) for f in fields(part) if f.metadata.get("wire", True)
+                }
         return out
 
     def with_weights(self, **weights: float) -> RewardConfig:
@@ -115,25 +179,38 @@ class RewardConfig:
                 changes[name] = replace(part, weight=float(weight))
         return replace(self, **changes)
 
+    def with_code_limits(self, limits: CodeLimits) -> RewardConfig:
+        """A copy whose code component (when requested) runs under the server's ``limits``.
+
+        Example:
+            >>> RewardConfig(code=CodeConfig()).with_code_limits(CodeLimits(sandbox="none")).code.limits.sandbox
+            'none'
+        """
+        if self.code is None or self.code.limits == limits:
+            return self
+        return replace(self, code=replace(self.code, limits=limits))
+
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "unparseable_gold": ("null", "zero", "one"),
     "mode": ("think", "think_answer"),
 }
+_CODE_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("all", "fraction")}
 
 
 def _build(klass: type, block: Any, where: str) -> Any:
     if not isinstance(block, Mapping):
         raise ConfigError(f"{where}: must be an object")
-    known = {f.name: f for f in fields(klass)}
+    known = {f.name: f for f in fields(klass) if f.metadata.get("wire", True)}
+    choices = _CODE_CHOICES if klass is CodeConfig else _CHOICES
     kwargs: dict[str, Any] = {}
     for key, value in block.items():
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown setting")
         default = getattr(klass(), key)
-        if key in _CHOICES:
-            if value not in _CHOICES[key]:
-                raise ConfigError(f"{where}.{key}: must be one of {', '.join(_CHOICES[key])}")
+        if key in choices:
+            if value not in choices[key]:
+                raise ConfigError(f"{where}.{key}: must be one of {', '.join(choices[key])}")
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{where}.{key}: must be a number")

@@ -28,10 +28,11 @@ class Item:
 
     completion: str
     prompt: str | None = None
-    answer: str | None = None
+    answer: str | list[str] | None = None  # a list: any one of several acceptable answers
     lang: str | None = None
     id: str | None = None
     group: str | None = None
+    tests: Any = None  # the wire ``tests`` object of a code item (checked by rewards.code.spec)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
@@ -43,6 +44,7 @@ class Item:
             lang=data.get("lang"),
             id=data.get("id"),
             group=data.get("group"),
+            tests=data.get("tests"),
         )
 
 

@@ -22,9 +22,19 @@ VENV=${VENV:-.venv}
 python -m pip install -q --upgrade pip
 # The CPU build of torch first, so the extras below do not pull a multi-GB CUDA build; GPU users keep theirs.
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e '.[train,dev]'
+python -m pip install -q -e '.[train,dev,integrations]'
+# The trainers whose reward-calling code tests/integrations runs; their own dependencies (DeepSpeed, vLLM, Ray)
+# are not needed by that code, so they are left out.
+python -m pip install -q --no-deps "openrlhf==0.11.2" "verl==0.9.1"
 
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy
 echo "== image install script + hadolint"; bash scripts/check-image.sh
+# The code reward's sandbox (Debian's bubblewrap); its tests skip, saying why, where it cannot run.
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else SUDO=none; fi
+    if [ "$SUDO" != none ]; then
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq bubblewrap || echo "could not install bubblewrap"
+    fi
+fi
 echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"

@@ -175,6 +175,10 @@ class _Replicas:
             self._down_until[url] = 0.0 if healthy else time.monotonic() + self._cooldown
 
 
+def _timeout_kw(timeout: float | None) -> dict[str, Any]:
+    return {} if timeout is None else {"timeout": timeout}
+
+
 def _normalize_urls(base_url: str | Sequence[str]) -> list[str]:
     urls = [base_url] if isinstance(base_url, str) else list(base_url)
     if not urls:
@@ -385,8 +389,9 @@ class RewardClient(_BaseClient):
             raise failed.exception()  # type: ignore[misc]
         return self._assemble([future.result() for future in futures], total)
 
-    def health(self) -> dict[str, Any]:
-        """``GET /health`` of the first replica that answers.
+    def health(self, timeout: float | None = None) -> dict[str, Any]:
+        """``GET /health`` of the first replica that answers (``timeout``: seconds per replica, else the
+        client's).
 
         Example:
             >>> client.health()["status"]  # doctest: +SKIP
@@ -395,7 +400,7 @@ class RewardClient(_BaseClient):
         last: Exception | None = None
         for url in self.urls:
             try:
-                response = self._http.get(f"{url}/health")
+                response = self._http.get(f"{url}/health", **_timeout_kw(timeout))
             except httpx.TransportError as exc:
                 last = exc
                 continue
@@ -520,8 +525,8 @@ class AsyncRewardClient(_BaseClient):
             raise
         return self._assemble(list(parts), total)
 
-    async def health(self) -> dict[str, Any]:
-        """``GET /health`` of the first replica that answers.
+    async def health(self, timeout: float | None = None) -> dict[str, Any]:
+        """``GET /health`` of the first replica that answers (see :meth:`RewardClient.health`).
 
         Example:
             >>> (await client.health())["status"]  # doctest: +SKIP
@@ -530,7 +535,7 @@ class AsyncRewardClient(_BaseClient):
         last: Exception | None = None
         for url in self.urls:
             try:
-                response = await self._http.get(f"{url}/health")
+                response = await self._http.get(f"{url}/health", **_timeout_kw(timeout))
             except httpx.TransportError as exc:
                 last = exc
                 continue

@@ -1,9 +1,11 @@
 """``vrewards score IN.jsonl -o OUT.jsonl``: score a file of items through the service or in-process.
 
 Input: one JSON object per line with API.md's item fields (``completion`` required; ``prompt``, ``answer``,
-``lang``, ``id``, ``group`` optional). ``solution`` and ``ground_truth`` are read as ``answer`` when there is
-no ``answer`` (the column names TRL's and verl's datasets use); other keys are ignored. An item without an
-``id`` gets its 1-based line number as id.
+``lang``, ``id``, ``group``, ``tests`` optional). ``solution`` and ``ground_truth`` are read as ``answer``
+when there is no ``answer`` (the column names TRL's and verl's datasets use); a reference may be a list of
+acceptable answers, and one that holds a code test spec (``kind``/``cases``, or ``inputs``/``outputs`` as
+verl's code datasets store it) is read as ``tests``; other keys are ignored. An item without an ``id`` gets
+its 1-based line number as id.
 
 Output: one line per input line, in order: API.md's result object (``id``, ``reward``, ``scores``,
 ``details``, ``error``). A summary table (mean reward, each component's mean/std/count, accuracy outcomes)
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from trainer_client.errors import RewardServiceError
+from trainer_client.integrations._common import as_reference, code_tests_of
 from trainer_client.types import COMPONENTS, ScoreResult
 
 ANSWER_ALIASES = ("answer", "solution", "ground_truth")
@@ -156,12 +159,24 @@ def _item_from(raw: Any, where: str, default_id: str) -> dict[str, Any]:
             item[key] = value
     item.setdefault("id", default_id)
     answer = next((raw[k] for k in ANSWER_ALIASES if raw.get(k) is not None), None)
-    if answer is not None:
+    tests = code_tests_of(raw.get("tests")) or code_tests_of(answer)
+    if raw.get("tests") is not None and tests is None:
+        raise InputError(f"{where}: 'tests' must be a test spec (kind and cases, or inputs and outputs)")
+    if tests is not None:
+        item["tests"] = tests
+    elif answer is not None:
         # numeric references (GSM8K files often store 42, not "42") are read as their text
-        if isinstance(answer, bool) or not isinstance(answer, str | int | float):
-            raise InputError(f"{where}: 'answer' must be a string or a number")
-        item["answer"] = answer if isinstance(answer, str) else json.dumps(answer)
+        valid = isinstance(answer, str | int | float | list) and not isinstance(answer, bool)
+        if not valid or (isinstance(answer, list) and not all(_scalar(a) for a in answer)):
+            raise InputError(f"{where}: 'answer' must be a string, a number or a list of them")
+        reference = as_reference(answer)
+        if reference is not None:
+            item["answer"] = reference
     return item
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _service_scorer(args: argparse.Namespace) -> Any:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from trainer_client.errors import ProtocolError
 
-ITEM_FIELDS: tuple[str, ...] = ("id", "prompt", "completion", "answer", "lang", "group")
-COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language")
+ITEM_FIELDS: tuple[str, ...] = ("id", "prompt", "completion", "answer", "lang", "group", "tests")
+COMPONENTS: tuple[str, ...] = ("accuracy", "format", "language", "code")
 
 # A ``rewards`` block as API.md spells it: {"accuracy": {"weight": 1.0}, "format": {"weight": 0.5, ...}}.
 RewardsSpec = Mapping[str, Mapping[str, Any]]
@@ -27,18 +27,19 @@ class ScoreItem:
 
     completion: str
     prompt: str | None = None
-    answer: str | None = None
+    answer: str | Sequence[str] | None = None  # a list: several acceptable answers, any one is right
     lang: str | None = None
     id: str | None = None
     group: str | None = None
+    tests: Mapping[str, Any] | None = None  # a code test spec: {"kind": ..., "cases": [...]}
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, without the fields left as ``None``."""
         out: dict[str, Any] = {"completion": self.completion}
-        for name in ("prompt", "answer", "lang", "id", "group"):
+        for name in ("prompt", "answer", "lang", "id", "group", "tests"):
             value = getattr(self, name)
             if value is not None:
-                out[name] = value
+                out[name] = _wire_value(name, value)
         return out
 
 
@@ -51,6 +52,8 @@ def item_to_dict(item: ItemLike) -> dict[str, Any]:
     Example:
         >>> item_to_dict({"completion": "4", "answer": "4", "lang": None})
         {'completion': '4', 'answer': '4'}
+        >>> item_to_dict({"completion": "4", "answer": ("4", "four")})
+        {'completion': '4', 'answer': ['4', 'four']}
     """
     if isinstance(item, ScoreItem):
         return item.to_dict()
@@ -65,12 +68,23 @@ def item_to_dict(item: ItemLike) -> dict[str, Any]:
         raise ValueError("an item needs a string 'completion'")
     out: dict[str, Any] = {}
     for key, value in item.items():
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise ValueError(f"item field {key!r} must be a string, not {type(value).__name__}")
-        out[key] = value
+        if value is not None:
+            out[key] = _wire_value(key, value)
     return out
+
+
+def _wire_value(key: str, value: Any) -> Any:
+    if key == "answer" and not isinstance(value, str) and isinstance(value, Sequence):
+        if not value or not all(isinstance(a, str) for a in value):
+            raise ValueError("item field 'answer' must be a string or a non-empty list of strings")
+        return list(value)
+    if key == "tests":
+        if not isinstance(value, Mapping):
+            raise ValueError(f"item field 'tests' must be a mapping, not {type(value).__name__}")
+        return dict(value)
+    if not isinstance(value, str):
+        raise ValueError(f"item field {key!r} must be a string, not {type(value).__name__}")
+    return value
 
 
 @dataclass(slots=True)
@@ -115,6 +129,21 @@ class ScoreResult:
     def language(self) -> float | None:
         """``scores["language"]``."""
         return self.scores.get("language")
+
+    @property
+    def code(self) -> float | None:
+        """``scores["code"]``: the share of a code item's tests its program passed (``None`` when not judged)."""
+        return self.scores.get("code")
+
+    @property
+    def correctness(self) -> float | None:
+        """The raw correctness: ``accuracy``, or for a code item (no reference, tests) its ``code`` score.
+
+        Example:
+            >>> ScoreResult(scores={"accuracy": None, "code": 1.0}, details={"outcome": "no_reference"}).correctness
+            1.0
+        """
+        return self.accuracy if self.accuracy is not None else self.code
 
     @property
     def outcome(self) -> str | None:

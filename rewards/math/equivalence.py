@@ -4,8 +4,9 @@ Scalars: exact rational arithmetic whenever both sides are rational (``10^{-20} 
 tolerance (``rel_tol``) only where a side was written as a decimal (see :func:`_decimal_close`); otherwise
 numeric evaluation with mpmath at a precision scaled to the literals, at five fixed sample points when
 symbols occur (polynomial identity testing; the points cover small and large, positive and negative values,
-so ``|x|`` is not ``x``). Percentages: ``50%`` matches ``0.5`` and ``50``; two percentages compare as
-written. Lists and sets compare as multisets, tuples and intervals in order (interval ends must agree),
+so ``|x|`` is not ``x``). Percentages: an answer ``x%`` is read once, as ``x/100`` (``50%`` matches ``0.5``,
+not ``50``); a reference written as a percentage ``y%`` is matched by ``y%``, ``y`` or ``y/100``; two
+percentages compare as written (the prompt's reading is applied by :mod:`rewards.accuracy`). Lists and sets compare as multisets, tuples and intervals in order (interval ends must agree),
 matrices entrywise, relations up to a constant factor (``2x+4y-3=0`` is ``y=-x/2+3/4``), ``x = 5`` as ``5``
 (only a lone variable on the left), multiple-choice letters by letter, text by its normalized words.
 """
@@ -29,7 +30,7 @@ from rewards.math.evaluate import (
 )
 from rewards.math.expr import Node, div, mul, num, sub, symbols
 from rewards.math.guards import Refused
-from rewards.math.parse import Answer, Assign, Choice, Matrix, Relation, Scalar, Seq, Text, UnionOf
+from rewards.math.parse import Answer, Assign, Bounds, Choice, Matrix, Relation, Scalar, Seq, Text, UnionOf
 
 _PAIR_KINDS = frozenset({"tuple", "paren"})
 
@@ -96,6 +97,14 @@ def _eq(g: Answer, p: Answer, tol: float) -> bool:
         )
     if isinstance(g, Relation):
         return isinstance(p, Relation) and _relation_eq(g, p)
+    if isinstance(g, Bounds):
+        return (
+            isinstance(p, Bounds)
+            and (g.left, g.right) == (p.left, p.right)
+            and _eq(g.lo, p.lo, tol)
+            and _eq(g.hi, p.hi, tol)
+            and _node_eq(g.middle, False, p.middle, False, tol)
+        )
     return False
 
 
@@ -107,6 +116,8 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
             return _eq(g.items[0], p, tol)
         return False
     kinds = {g.kind, p.kind}
+    if "ratio" in kinds:
+        return kinds == {"ratio"} and _ratio_eq(g, p, tol)
     if kinds <= {"set", "list"}:
         return _multiset_eq(g.items, p.items, tol)
     if "interval" in kinds:
@@ -123,6 +134,42 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
     if kinds <= _PAIR_KINDS | {"list"}:
         return _ordered_eq(g.items, p.items, tol)  # an ordered reference keeps its order
     return False
+
+
+def _ratio_eq(g: Seq, p: Seq, tol: float) -> bool:
+    """Ratios ``a:b`` match part by part, or up to a common factor (``2:4`` is ``1:2``) when no part is zero;
+    clock times (``left`` is ``am``/``pm``) match part by part, in the same half of the day where both say."""
+    if g.left and p.left and g.left != p.left:
+        return False
+    if _ordered_eq(g.items, p.items, tol):
+        return True
+    if g.left or p.left:
+        return bool(g.left) != bool(p.left) and _clock_eq(g, p, tol)
+    if len(g.items) != len(p.items):
+        return False
+    firsts = [exact_value(x.node) if isinstance(x, Scalar) else None for x in (*g.items, *p.items)]
+    if any(v == 0 for v in firsts):
+        return False
+    g0, p0 = g.items[0], p.items[0]
+    if not isinstance(g0, Scalar) or not isinstance(p0, Scalar):
+        return False
+    return all(
+        isinstance(a, Scalar)
+        and isinstance(b, Scalar)
+        and _node_eq(div(a.node, g0.node), a.decimal, div(b.node, p0.node), b.decimal, tol)
+        for a, b in zip(g.items[1:], p.items[1:], strict=True)
+    )
+
+
+def _clock_eq(g: Seq, p: Seq, tol: float) -> bool:
+    """A time with am/pm against one without: ``3:00 pm`` is ``15:00``."""
+    half, plain = (g, p) if g.left else (p, g)
+    hour = exact_value(half.items[0].node) if isinstance(half.items[0], Scalar) else None
+    if hour is None or len(half.items) != len(plain.items) or not 1 <= hour <= 12:
+        return False
+    hour24 = hour % 12 + (12 if half.left == "pm" else 0)
+    shifted = (Scalar(num(hour24)), *half.items[1:])
+    return _ordered_eq(shifted, plain.items, tol)
 
 
 def _ordered_eq(a: tuple[Answer, ...], b: tuple[Answer, ...], tol: float) -> bool:
@@ -184,20 +231,39 @@ def _as_relation(a: Answer) -> Relation:
 
 
 def _scalar_eq(g: Scalar, p: Scalar, tol: float) -> bool:
-    if g.node == p.node:
+    if g.base or p.base:
+        return _base_eq(g, p, tol)
+    if g.node == p.node and (g.percent == p.percent or g.percent):
         return True
-    if g.percent and p.percent:
+    if g.percent == p.percent:
         return _node_eq(g.node, g.decimal, p.node, p.decimal, tol)
-    variants_g = _percent_variants(g)
-    variants_p = _percent_variants(p)
-    return any(_node_eq(a, g.decimal, b, p.decimal, tol) for a in variants_g for b in variants_p)
+    if p.percent:
+        # an answer x% has one reading, x/100: 50% is not 50 (unless the prompt asks for a percentage, which
+        # the caller settles by reading the answer's percent sign as a unit)
+        return _node_eq(g.node, g.decimal, _hundredth(p.node), p.decimal, tol)
+    # a reference y% is the percentage y, and the fraction y/100: the answer may give either
+    return _node_eq(g.node, g.decimal, p.node, p.decimal, tol) or _node_eq(
+        _hundredth(g.node), g.decimal, p.node, p.decimal, tol
+    )
 
 
-def _percent_variants(s: Scalar) -> list[Node]:
-    """A percentage ``x%`` stands for ``x/100`` and also for ``x`` (the percent sign dropped)."""
-    if not s.percent:
-        return [s.node]
-    return [mul(s.node, num(Fraction(1, 100))), s.node]
+def _base_eq(g: Scalar, p: Scalar, tol: float) -> bool:
+    """A number written in base n (``1112112_3``) against another: by value when both name a base; against
+    bare digits, those digits read in the same base (``1112112`` is the base-3 numeral asked for)."""
+    if g.base and p.base:
+        return g.node == p.node
+    based, other = (g, p) if g.base else (p, g)
+    value = exact_value(other.node) if not (other.decimal or other.percent) else None
+    if value is None or value.denominator != 1 or value < 0:
+        return False
+    try:
+        return int(str(value.numerator), based.base) == based.node[1]
+    except ValueError:
+        return False  # a digit the base does not have
+
+
+def _hundredth(node: Node) -> Node:
+    return mul(node, num(Fraction(1, 100)))
 
 
 def _node_eq(a: Node, a_dec: bool, b: Node, b_dec: bool, tol: float) -> bool:

@@ -31,7 +31,23 @@ _PHRASE = re.compile(
 )
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
-_NUMBER = re.compile(r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?")
+# digits joined by commas are one token ("1,000", the decimal comma "2,74", the list "1,2,3"), never their tail;
+# a trailing ellipsis belongs to the number ("5...")
+_NUMBER_BODY = r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d+)*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?(?:\.\.\.?|…)?"
+_NUMBER = re.compile(_NUMBER_BODY)
+# An earlier candidate joined to the final one by "or", "and" or a comma: the sentence offers alternatives (or
+# a list), which is read whole, as a box holding it would be ("Either 3 or 4" is the answer "3 or 4").
+_ALTERNATIVE_BEFORE = re.compile(
+    r"(?:\$[^$\n]{1,100}\$|\\\([^\n]{1,100}?\\\)|" + _NUMBER_BODY + r")"
+    r"(?:\s*[,;]\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+)(?:(?:maybe|perhaps|possibly|probably|even)\s+)?$",
+    re.IGNORECASE,
+)
+# Answer phrases that name the final answer explicitly; one written after the last box overrides the box.
+_FINAL_WORDS = re.compile(
+    r"answer|答案|r[ée]ponse|respuesta|antwort|resposta|risposta|ответ|答え", re.IGNORECASE
+)
+MAX_ALTERNATIVES = 20
+_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|might\s+be|could\s+be)\b", re.IGNORECASE)
 # prose inside a math span ("$The final answer is $"): two words of 3+ letters and nothing mathematical
 _PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
 _MATHY = re.compile(r"[\d\\^_=]")
@@ -39,6 +55,7 @@ _WORD = re.compile(r"[A-Za-z]{2,}[.,;:!?]?")
 _LONG_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _SENTENCE_END = re.compile(r"\.(?:\s+[A-Z]|\s*$)|\n")
 _TRAILING_CHARS = " \t\r\n.,;:?"
+_TRAILING_ELLIPSIS = re.compile(r"(?P<dots>\.\s?\.(?:\s?\.)*|…|\\[lc]?dots)[\s.,;:?]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +97,17 @@ def find_boxed(text: str) -> list[str]:
         >>> find_boxed("so \\\\boxed{\\\\frac{1}{2}} or \\\\boxed 3 here")
         ['\\\\frac{1}{2}', '3']
     """
-    found: list[str] = []
+    return [content for _, _, content in boxed_spans(text)]
+
+
+def boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every top-level ``\\boxed``/``\\fbox`` in ``text``, in order.
+
+    Example:
+        >>> boxed_spans("a \\\\boxed{1} b")
+        [(2, 11, '1')]
+    """
+    found: list[tuple[int, int, str]] = []
     pos = 0
     n = len(text)
     while True:
@@ -95,13 +122,13 @@ def find_boxed(text: str) -> list[str]:
             if group is None:  # never closed: nothing after it can be a complete box either
                 return found
             content, pos = group
-            found.append(content[:MAX_EXTRACT_CHARS])
+            found.append((match.start(), pos, content[:MAX_EXTRACT_CHARS]))
         else:
             j = i
             while j < n and not text[j].isspace() and text[j] not in "$":
                 j += 1
             if j > i:
-                found.append(text[i:j])
+                found.append((match.start(), j, text[i:j]))
             pos = max(j, match.end())
 
 
@@ -139,7 +166,13 @@ def _math_spans(text: str) -> list[tuple[int, int, int, int]]:
 def _clean(text: str, prose: bool = False) -> str | None:
     """Strip spaces and trailing sentence punctuation (``!`` too when the answer came from prose: in math it
     is a factorial); ``None`` when nothing is left, or from prose nothing with a letter or digit."""
-    text = text.strip().rstrip(_TRAILING_CHARS + ("!" if prose else ""))
+    text = text.strip()
+    ellipsis = _TRAILING_ELLIPSIS.search(text)
+    if ellipsis is not None:
+        # "5..." and "1, 2, 3, ..." are unfinished answers, not sentences ending in dots: keep the ellipsis
+        text = text[: ellipsis.start()] + ellipsis.group("dots")
+    else:
+        text = text.rstrip(_TRAILING_CHARS + ("!" if prose else ""))
     if prose:
         return text if any(c.isalnum() for c in text) else None
     return text or None
@@ -202,8 +235,13 @@ def extract_answer(region: str) -> Extraction:
         >>> e.text, e.method
         ('\\\\frac{1}{3}', 'phrase')
     """
-    boxed = tuple(find_boxed(region)) if ("boxed" in region or "fbox" in region) else ()
-    if boxed:
+    boxes = boxed_spans(region) if ("boxed" in region or "fbox" in region) else []
+    if boxes:
+        final = _final_phrase_after(region[boxes[-1][1] :])
+        if final is not None:
+            # "... \boxed{200} ... The final answer is $10,455$.": the box was an intermediate
+            return Extraction(final, "phrase")
+        boxed = tuple(content for _, _, content in boxes)
         text = _clean(_strip_inner_box(boxed[-1]))
         return Extraction(text, "boxed", boxed)
     tail = region[-TAIL_CHARS:]
@@ -245,21 +283,55 @@ def extract_answer(region: str) -> Extraction:
     return Extraction(*found)
 
 
+def _final_phrase_after(after: str) -> str | None:
+    """The answer of an explicit final-answer phrase written after the last box, when it holds math."""
+    after = after[-TAIL_CHARS:]
+    match = _last_match(_PHRASE, after)
+    if match is None or not _FINAL_WORDS.search(match.group()):
+        return None
+    text = _after_phrase(after[match.end() :])
+    if text is None or not any(c.isdigit() or c == "\\" for c in text):
+        return None  # "I hope the answer is right.": no answer here, the box stands
+    return text
+
+
 def _last_math_or_number(tail: str) -> tuple[str, str] | None:
-    """The last math span or number in ``tail``, whichever ends later: (text, method)."""
+    """The last math span or number in ``tail``, whichever ends later: (text, method). Alternatives joined to
+    it by "or", "and" or commas come with it (:data:`_ALTERNATIVE_BEFORE`)."""
     spans = [span for span in _math_spans(tail) if not _is_prose(tail[span[1] : span[2]])]
     number = _last_match(_NUMBER, tail)
     if spans and (number is None or number.start() < spans[-1][3]):
-        _, math_start, math_end, _ = spans[-1]
+        outer_start, math_start, math_end, _ = spans[-1]
         text = _clean(tail[math_start:math_end])
         if text is not None:
-            return text, "last_math"
+            return _with_alternatives(tail, outer_start, text), "last_math"
     if number is not None:
         raw = _raw_latex_tail(tail, number)
         if raw is not None:
             return raw, "last_math"
-        return number.group().replace(" ", ""), "last_number"
+        return _with_alternatives(tail, number.start(), number.group().replace(" ", "")), "last_number"
     return None
+
+
+def _with_alternatives(tail: str, start: int, text: str) -> str:
+    """``text`` (found at ``start``) with the earlier candidates joined to it: ``3 or 4``, ``3, 4``."""
+    parts = [text]
+    for _ in range(MAX_ALTERNATIVES):
+        match = _ALTERNATIVE_BEFORE.search(tail, max(0, start - 300), start)
+        if match is None:
+            break
+        parts.append(tail[match.start() : start].strip())
+        start = match.start()
+    if len(parts) > 1:
+        return " ".join(reversed(parts))
+    # a final sentence that hedges between this candidate and an earlier one ("4, but it could be 3") is
+    # read whole, and so judged as the hedge it is
+    period = tail.rfind(". ", 0, start)
+    sentence_start = max(period + 2 if period >= 0 else 0, tail.rfind("\n", 0, start) + 1)
+    before = tail[sentence_start:start]
+    if _HEDGE.search(before) and (_NUMBER.search(before) or "$" in before or "\\(" in before):
+        return _clean(tail[sentence_start:start] + text) or text
+    return text
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

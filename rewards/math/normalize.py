@@ -38,7 +38,11 @@ _UNIT_TAIL = re.compile(
     + r"(?:\s*\^\s*\{?[23]\}?)?(?:\s*\})?\s*$",
     re.IGNORECASE,
 )
-_PERCENT_WORD = re.compile(r"(?<=[\d}])(?: ?\\%| ?%| percent) ?$", re.IGNORECASE)
+# "%", "\\%", "percent", "per cent", "percentage", "pct" after a number all mean the percent sign
+_PERCENT_WORD = re.compile(r"(?<=[\d}.])\s*(?:\\%|%|per\s?cents?|percentages?|pct\.?)\s*$", re.IGNORECASE)
+_PERCENT_TRIGGER = re.compile(r"%|per\s?cent|pct", re.IGNORECASE)
+# an ellipsis (two or more dots, or the character) is part of the answer: read as \ldots, never as punctuation
+_ELLIPSIS = re.compile(r"\.(?:\s?\.)+|…")
 _TRAILING_TOKENS = (
     "\\",
     "\\quad",
@@ -98,6 +102,7 @@ _ALIASES = {
     "∅": r"\emptyset",
     "ℝ": r"\mathbb{R}",
     "±": r"\pm ",
+    "≈": r"\approx ",
     "\\\\": r"\\",
 }
 
@@ -133,7 +138,11 @@ def normalize_answer(text: str) -> str:
         '1000'
     """
     # Each step runs only when its trigger is present: most answers are short and need few of them.
+    if "\\\\" in text:
+        text = undouble_backslashes(text)
     text = _SPACES.sub(" ", strip_delimiters(text))
+    if ".." in text or "…" in text:
+        text = _ELLIPSIS.sub(r" \\ldots ", text)
     latex = "\\" in text
     if latex and ("left" in text or "right" in text or "big" in text or "Big" in text or "middle" in text):
         text = _LEFT_RIGHT.sub("", _LEFT_RIGHT_DOT.sub(" ", text))
@@ -145,6 +154,8 @@ def normalize_answer(text: str) -> str:
         text = _FRAC_VARIANTS.sub(r"\\frac", text)
     if latex or "{,}" in text:
         text = _THOUSANDS.sub("", text)
+        if "{,}" in text:
+            text = text.replace("{,}", ",")  # a LaTeX decimal comma (2{,}74): read as written with a comma
     if "circ" in text or "°" in text or "degree" in text:
         text = _DEGREES.sub(" ", text)
     if "\\$" in text or "euro" in text or "pounds" in text or "€" in text or "£" in text or "¥" in text:
@@ -162,7 +173,7 @@ def normalize_answer(text: str) -> str:
         if text[:1] in "AaTtFf":
             text = _ANSWER_PREFIX.sub("", text)
         text = _UNIT_TAIL.sub("", text)
-    if "%" in text or "percent" in text:
+    if _PERCENT_TRIGGER.search(text):
         text = _PERCENT_WORD.sub("%", text)
     text = strip_trailing(text)
     if text[:1] in " :=\\":
@@ -171,6 +182,24 @@ def normalize_answer(text: str) -> str:
     if text.startswith("{") and text.endswith("}") and _balanced_outer(text):
         text = text[1:-1].strip()
     return text
+
+
+_BACKSLASH_RUN = re.compile(r"\\+")
+_DOUBLED_COMMAND = re.compile(r"\\\\[a-zA-Z]")
+
+
+def undouble_backslashes(text: str) -> str:
+    """Text escaped twice (JSON written from a string holding ``\\\\frac``): when every run of backslashes has
+    even length and a doubled one starts a command, halve every run.
+
+    Example:
+        >>> undouble_backslashes("\\\\\\\\frac{1}{2}"), undouble_backslashes("1 \\\\\\\\ 2")
+        ('\\\\frac{1}{2}', '1 \\\\\\\\ 2')
+    """
+    runs = [m.end() - m.start() for m in _BACKSLASH_RUN.finditer(text)]
+    if not runs or any(n % 2 for n in runs) or not _DOUBLED_COMMAND.search(text):
+        return text
+    return _BACKSLASH_RUN.sub(lambda m: "\\" * ((m.end() - m.start()) // 2), text)
 
 
 def strip_trailing(text: str) -> str:

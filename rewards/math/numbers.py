@@ -36,7 +36,8 @@ class Num:
         return self.decimals is not None
 
 
-_INT = r"(?:\d{1,3}(?:,\d{3})+|\d+)"
+# a thousands group never starts with 0: "0,333" is a decimal comma, not 333
+_INT = r"(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)"
 _DECIMAL = re.compile(
     r"^(?P<sign>[+-]?)\s*(?P<int>" + _INT + r")?(?:\.(?P<frac>\d+))?"
     r"(?:\s*(?:[eE](?P<e>[+-]?\d+)|(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*(?:\{\s*(?P<t1>[+-]?\d+)\s*\}|(?P<t2>[+-]?\d+))))?"

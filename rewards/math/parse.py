@@ -12,10 +12,24 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Union
 
 from rewards.math.evaluate import Undefined, exact_value
-from rewards.math.expr import FUNCTIONS, Node, ParseError, neg, num, parse_expression, sub, symbols
+from rewards.math.expr import (
+    FUNCTIONS,
+    MINUS_ONE,
+    Node,
+    ParseError,
+    add,
+    count_nodes,
+    mul,
+    neg,
+    num,
+    parse_expression,
+    sub,
+    symbols,
+)
 from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, MAX_RAW_CHARS, Refused, check_text
 from rewards.math.normalize import normalize_answer, normalize_text
 from rewards.math.numbers import Num, parse_number
@@ -27,18 +41,22 @@ class Unparseable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scalar:
-    """One number or expression. ``num`` is set for plain numbers (the fast path)."""
+    """One number or expression. ``num`` is set for plain numbers (the fast path); ``base`` and ``digits`` for a
+    number written in base n."""
 
     node: Node
     decimal: bool = False
     num: Num | None = None
     percent: bool = False
+    base: int = 0  # written with a base subscript (1112112_3): the value is read in that base
+    digits: str = ""  # the digits as written, for a base-n number
 
 
 @dataclass(frozen=True, slots=True)
 class Seq:
     """A list of answers. ``kind``: ``list`` and ``set`` (unordered), ``tuple`` (ordered), ``paren`` (two
-    items in round brackets: a pair or an open interval) or ``interval`` (``left``/``right`` give its ends)."""
+    items in round brackets: a pair or an open interval), ``interval`` (``left``/``right`` give its ends) or
+    ``ratio`` (``a:b``, also a clock time; ``left`` holds ``am``/``pm`` when written)."""
 
     kind: str
     items: tuple[Answer, ...]
@@ -80,6 +98,18 @@ class Assign:
 
 
 @dataclass(frozen=True, slots=True)
+class Bounds:
+    """``lo op middle op hi`` with an expression in the middle (``1 \\le |z| \\le 2``); ``left``/``right`` are
+    ``[``/``]`` for ``<=`` and ``(``/``)`` for ``<``."""
+
+    middle: Node
+    lo: Answer
+    hi: Answer
+    left: str
+    right: str
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     """A multiple-choice letter."""
 
@@ -93,7 +123,7 @@ class Text:
     text: str
 
 
-Answer = Union[Scalar, Seq, UnionOf, Matrix, Relation, Assign, Choice, Text]  # noqa: UP007
+Answer = Union[Scalar, Seq, UnionOf, Matrix, Relation, Assign, Bounds, Choice, Text]  # noqa: UP007
 
 _CHOICE = re.compile(
     r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*[).:]|([A-J]))(?P<rest>\s.{0,200})?$"
@@ -124,7 +154,7 @@ _OPS = {
     r"\gt": ">",
     ">": ">",
     "=": "=",
-    r"\approx": "=",
+    r"\approx": "~",
     r"\in": "in",
 }
 _SYMBOL = r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w{1,4}\}?)?"
@@ -136,6 +166,23 @@ _LONE_SYMBOL = re.compile(
     + r"(?:\s*,\s*"
     + _SYMBOL
     + r")+\s*\))$"
+)
+# A quantity named on the left of "=": a segment or figure in capitals (AB, |AB|, \overline{AB}, \angle ABC,
+# m\angle A), a symbol with a subscript (V_1), or a ratio or quotient of such names (V_1:V_2, \frac{NO}{BO}).
+_NAME = (
+    r"(?:[A-Z]{2,4}'*|\|\s*[A-Z]{1,4}\s*\||\\overline\s*\{\s*[A-Z]{2,4}\s*\}|(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}"
+    r"|\|\s*" + _SYMBOL + r"\s*\||" + _SYMBOL + r"'*)"
+)
+_NAMED_QUANTITY = re.compile(
+    r"^(?:"
+    + _NAME
+    + r"(?:\s*(?::|/)\s*"
+    + _NAME
+    + r")?|\\frac\s*\{\s*"
+    + _NAME
+    + r"\s*\}\s*\{\s*"
+    + _NAME
+    + r"\s*\})$"
 )
 _NUMBER_WORDS = re.compile(r"^([+-]?\d[\d.,/]*%?)\s+([a-zA-Z][a-zA-Z\s'-]{0,60})$")
 _LETTER_RUN = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
@@ -223,7 +270,11 @@ def _merge_thousands(pieces: list[str]) -> list[str]:
     # "1,000" split at its comma: glue 3-digit pieces written without a space back on
     merged: list[str] = []
     for p in pieces:
-        if merged and re.fullmatch(r"\d{3}", p) and re.search(r"(?:^|[^\d.])\d{1,3}$|\d,\d{3}$", merged[-1]):
+        if (
+            merged
+            and re.fullmatch(r"\d{3}", p)
+            and re.search(r"(?:^|[^\d.])[1-9]\d{0,2}$|\d,\d{3}$", merged[-1])
+        ):
             merged[-1] += p
         else:
             merged.append(p)
@@ -239,6 +290,14 @@ def _parse(s: str, depth: int) -> Answer:
     number = parse_number(s)
     if number is not None:
         return _scalar_from_num(number)
+    if s == "\\ldots":
+        return ELLIPSIS_ITEM
+    if "\\approx" in s and s.endswith(")"):
+        s = _TRAILING_APPROX.sub("", s) or s  # "\frac13 (\approx 0.333)": the approximation is a remark
+    if " and " in s and _WORDS_ONLY.match(s):
+        spelled = number_from_words(s)  # "one hundred and five" is one number, not a list
+        if spelled is not None:
+            return Scalar(num(spelled))
     choice = _CHOICE.match(s)
     if choice and _is_choice(choice):
         return Choice(choice.group(1) or choice.group(2) or choice.group(3))
@@ -251,8 +310,12 @@ def _parse(s: str, depth: int) -> Answer:
     m = _MATRIX.match(s)
     if m is None and s[:1] in "([" and s[-1:] in ")]" and "\\begin" in s[:12]:
         m = _MATRIX.match(s[1:-1].strip())  # \left[\begin{array}...\end{array}\right]
-    if m:
+    if m and "\\end{" not in m.group(2):
         return _matrix(m.group(2), depth)
+    if "\\begin" in s:
+        product = _matrix_expression(s, depth)
+        if product is not None:
+            return product
 
     if r"\pm" in s or r"\mp" in s:
         k = s.find(r"\pm") if r"\pm" in s else s.find(r"\mp")
@@ -294,6 +357,14 @@ def _parse(s: str, depth: int) -> Answer:
     if ops:
         return _relation(rel_pieces, [_OPS[o] for o in ops], depth)
 
+    if ":" in s:
+        ratio = _ratio(s, depths, depth)
+        if ratio is not None:
+            return ratio
+    if "_" in s:
+        based = _base_n(s)
+        if based is not None:
+            return based
     return _scalar_or_text(s)
 
 
@@ -362,15 +433,144 @@ def _matrix(body: str, depth: int) -> Matrix:
     return Matrix(tuple(rows))
 
 
+_MATRIX_LITERAL = re.compile(r"\\begin\{([pbBvV]?matrix|smallmatrix)\}(.*?)\\end\{\1\}", re.DOTALL)
+# what may follow a matrix (a transpose or a small power), then an operator, a scalar factor, an operator
+_MATRIX_GAP = re.compile(
+    r"^\s*(?:\^\s*(?:\{\s*(?P<post1>T|\d)\s*\}|(?P<post2>T|\d)))?\s*(?P<op>[+-]|\\cdot|\\times|\*)?"
+    r"\s*(?P<coef>[^+\-]*?)\s*(?:\\cdot|\\times|\*)?\s*$"
+)
+MAX_MATRIX_TERMS = 8
+MAX_MATRIX_POWER = 8
+
+Rows = list[list[Node]]
+
+
+def _matrix_expression(s: str, depth: int) -> Matrix | None:
+    """Unevaluated matrix arithmetic (``2\\begin{pmatrix}..\\end{pmatrix} + \\begin{pmatrix}..\\end{pmatrix}``,
+    products, ``^T`` and small powers) evaluated entrywise within the matrix and node bounds; ``None`` when
+    ``s`` is not such an expression."""
+    literals = list(_MATRIX_LITERAL.finditer(s))
+    if not literals or len(literals) > MAX_MATRIX_TERMS:
+        return None
+    lead = _MATRIX_GAP.match(s[: literals[0].start()])
+    if lead is None or lead.group("post1") or lead.group("post2"):
+        return None
+    terms: list[tuple[Node, list[Rows]]] = []
+    factor = _gap_factor(lead.group("op"), lead.group("coef"))
+    if factor is None:
+        return None
+    current: tuple[Node, list[Rows]] = (factor, [])
+    for k, literal in enumerate(literals):
+        current[1].append(_entries(_matrix(literal.group(2), depth)))
+        end = literals[k + 1].start() if k + 1 < len(literals) else len(s)
+        gap = _MATRIX_GAP.match(s[literal.end() : end])
+        if gap is None:
+            return None
+        post = gap.group("post1") or gap.group("post2")
+        if post:
+            current[1][-1] = _matrix_power(current[1][-1], post)
+        factor = _gap_factor(gap.group("op"), gap.group("coef"))
+        if factor is None:
+            return None
+        if k + 1 == len(literals):
+            if gap.group("op") in ("+", "-"):
+                return None
+            current = (mul(current[0], factor), current[1])  # a scalar factor written after the matrix
+            break
+        if gap.group("op") in ("+", "-"):
+            terms.append(current)
+            current = (factor, [])
+        else:
+            current = (mul(current[0], factor), current[1])
+    terms.append(current)
+    total: Rows | None = None
+    for coefficient, matrices in terms:
+        value = matrices[0]
+        for other in matrices[1:]:
+            value = _matmul(value, other)
+        value = [[mul(coefficient, x) for x in row] for row in value]
+        total = value if total is None else _matadd(total, value)
+    assert total is not None
+    for row in total:
+        for x in row:
+            count_nodes(x)
+    return Matrix(tuple(tuple(Scalar(x) for x in row) for row in total))
+
+
+def _gap_factor(op: str | None, coef: str | None) -> Node | None:
+    sign = MINUS_ONE if op == "-" else num(1)
+    if not coef:
+        return sign
+    if "\\begin" in coef or "\\end" in coef:
+        return None
+    return mul(sign, _expression(coef))
+
+
+def _entries(matrix: Matrix) -> Rows:
+    rows = []
+    for row in matrix.rows:
+        if not all(isinstance(x, Scalar) for x in row):
+            raise Unparseable("matrix arithmetic on non-scalar entries")
+        rows.append([x.node for x in row if isinstance(x, Scalar)])
+    return rows
+
+
+def _matmul(a: Rows, b: Rows) -> Rows:
+    if len(a[0]) != len(b) or len(a) * len(b[0]) * len(b) > MAX_MATRIX_ENTRIES * 8:
+        raise Unparseable("matrix sizes do not multiply")
+    return [
+        [add(*(mul(a[i][k], b[k][j]) for k in range(len(b)))) for j in range(len(b[0]))]
+        for i in range(len(a))
+    ]
+
+
+def _matadd(a: Rows, b: Rows) -> Rows:
+    if len(a) != len(b) or len(a[0]) != len(b[0]):
+        raise Unparseable("matrix sizes do not add")
+    return [[add(x, y) for x, y in zip(ra, rb, strict=True)] for ra, rb in zip(a, b, strict=True)]
+
+
+def _matrix_power(m: Rows, post: str) -> Rows:
+    if post == "T":
+        return [list(col) for col in zip(*m, strict=True)]
+    power = int(post)
+    if not 1 <= power <= MAX_MATRIX_POWER or len(m) != len(m[0]):
+        raise Unparseable("matrix power")
+    value = m
+    for _ in range(power - 1):
+        value = _matmul(value, m)
+    return value
+
+
 def _expression(s: str) -> Node:
     node, _ = _parse_scalar(s)
     return node
 
 
 def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
+    if "~" in ops:
+        # "x = \frac13 \approx 0.333": the exact value stated, then an approximation of it; "x \approx 0.333"
+        # states only the approximation
+        k = ops.index("~")
+        if k == 0 and len(ops) == 1 and _LONE_SYMBOL.match(pieces[0].strip()):
+            ops = ["="]
+        elif k == 0:
+            return _parse(pieces[0], depth + 1)
+        else:
+            pieces, ops = pieces[: k + 1], ops[:k]
     lhs = pieces[0].strip()
+    if ops == ["in"] and not _LONE_SYMBOL.match(lhs):
+        # "|z| \in [1, \frac32]": bounds on an expression
+        where = _parse(pieces[1], depth + 1)
+        if isinstance(where, Seq) and where.kind in ("interval", "paren") and len(where.items) == 2:
+            return Bounds(
+                _expression(lhs), where.items[0], where.items[1], where.left or "(", where.right or ")"
+            )
+        raise Unparseable("membership")
     if all(op == "=" for op in ops) or (len(ops) == 1 and ops[0] == "in"):
-        if _LONE_SYMBOL.match(lhs) and lhs not in _NOT_SYMBOL:
+        if (_LONE_SYMBOL.match(lhs) and lhs not in _NOT_SYMBOL) or (
+            ops[0] == "=" and _NAMED_QUANTITY.match(lhs) and lhs not in _NOT_SYMBOL
+        ):
             value = _parse(pieces[-1], depth + 1)
             rhs_node = value.node if isinstance(value, Scalar) else None
             middle = tuple(_parse(p, depth + 1) for p in pieces[1:-1])
@@ -399,6 +599,10 @@ def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
         if op in (">", ">="):
             return Relation(op.replace(">", "<"), rhs_node, lhs_node)
         return Relation(op, lhs_node, rhs_node)
+    if len(ops) == 2 and pieces[1].strip() and not _LONE_SYMBOL.match(pieces[1].strip()):
+        bounds = _bounds(pieces, ops, depth)
+        if bounds is not None:
+            return bounds
     if len(ops) == 2 and pieces[1].strip() and _LONE_SYMBOL.match(pieces[1].strip()):
         lo, hi = pieces[0], pieces[2]
         if all(op in ("<", "<=") for op in ops):
@@ -416,6 +620,23 @@ def _relation(pieces: list[str], ops: list[str], depth: int) -> Answer:
                 ")" if ops[0] == ">" else "]",
             )
     raise Unparseable("relation")
+
+
+def _bounds(pieces: list[str], ops: list[str], depth: int) -> Bounds | None:
+    """``lo <= expr < hi`` (or the same with ``>``) with an expression in the middle, or ``None``."""
+    if all(op in ("<", "<=") for op in ops):
+        lo, hi, inner = pieces[0], pieces[2], ops
+    elif all(op in (">", ">=") for op in ops):
+        lo, hi, inner = pieces[2], pieces[0], [ops[1], ops[0]]
+    else:
+        return None
+    return Bounds(
+        _expression(pieces[1]),
+        _parse(lo, depth + 1),
+        _parse(hi, depth + 1),
+        "[" if inner[0].endswith("=") else "(",
+        "]" if inner[1].endswith("=") else ")",
+    )
 
 
 _INF: Answer = Scalar(("const", "oo"))
@@ -488,17 +709,159 @@ def _parse_scalar(s: str) -> tuple[Node, bool]:
     return node, False
 
 
+# An ellipsis standing as a list element ("1, 2, 3, \ldots"): the list goes on, so it is not a finite list.
+ELLIPSIS_ITEM = Text("…")
+_REPEATING_DOTS = re.compile(r"^([+-]?)(\d*)\.(\d*?)(\d{1,6}?)\4+\s*\\ldots$")
+
+
+def _unfinished(s: str) -> Answer:
+    """A value followed by an ellipsis: a repeating decimal written out (``0.1666...`` is 1/6, the repeated block
+    at the end written at least twice), else an unfinished value that cannot be judged."""
+    compact = s.replace(" ", "")
+    m = _REPEATING_DOTS.match(compact) if len(compact) <= 60 else None
+    if m is None:
+        raise Unparseable("a value followed by an ellipsis")
+    sign, whole, fixed, block = m.groups()
+    text = f"{sign}{whole or '0'}.{fixed}\\overline{{{block}}}"
+    number = parse_number(text)
+    if number is None:
+        raise Unparseable("a value followed by an ellipsis")
+    return _scalar_from_num(number)
+
+
+# 1112112_3, 1112112_{3}, (A3F)_{16}: digits (at least one decimal digit) with a base subscript from 2 to 36
+_BASE_N = re.compile(r"^\(?([0-9A-Za-z]{1,60})\)?\s*_\s*\{?\s*(\d{1,2})\s*\}?$")
+# 12:00, 9:30 pm, 3:45:10 a.m.: a clock time (kept as the ratio of its parts, with the half of the day)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+_COLON = re.compile(r":")
+
+
+def _base_n(s: str) -> Scalar | None:
+    m = _BASE_N.match(s)
+    if m is None or not any(c.isdigit() for c in m.group(1)):
+        return None
+    base = int(m.group(2))
+    if not 2 <= base <= 36:
+        return None
+    try:
+        value = int(m.group(1), base)
+    except ValueError:
+        return None  # a digit the base does not have
+    return Scalar(num(value), base=base, digits=m.group(1).upper())
+
+
+def _ratio(s: str, depths: list[int], depth: int) -> Seq | None:
+    """``a:b`` (a ratio) or a clock time, or ``None`` when ``s`` has no top-level colon."""
+    clock = _CLOCK.match(s)
+    if clock is not None:
+        parts = [p for p in clock.groups()[:3] if p is not None]
+        half = (clock.group(4) or "").lower()
+        return Seq("ratio", tuple(Scalar(num(int(p))) for p in parts), f"{half}m" if half else "")
+    pieces, _ = _split(s, _COLON, depths)
+    if len(pieces) < 2:
+        return None
+    items = tuple(_parse(p, depth + 1) for p in pieces)
+    if not all(isinstance(x, Scalar) for x in items):
+        raise Unparseable("ratio of non-scalars")
+    return Seq("ratio", items)
+
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+)
+_UNITS = {w: i for i, w in enumerate(_ONES.split(" "))}
+_TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split(" "), 2)}
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_DENOMINATORS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "quarter": 4,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_WORD_SPLIT = re.compile(r"[\s-]+")
+_TRAILING_APPROX = re.compile(r"\s*\(\s*\\approx[^()]{1,60}\)$")
+_WORDS_ONLY = re.compile(r"^[A-Za-z\s-]{1,120}$")
+
+
+def number_from_words(text: str) -> Fraction | None:
+    """The value of a number written in English words (``forty two``, ``one hundred and five``, ``minus
+    three``, ``two thirds``), or ``None``.
+
+    Example:
+        >>> number_from_words("Forty-two"), number_from_words("three quarters"), number_from_words("many")
+        (Fraction(42, 1), Fraction(3, 4), None)
+    """
+    words = [w for w in _WORD_SPLIT.split(text.lower().strip()) if w and w != "and"]
+    if not words or len(words) > 12:
+        return None
+    sign = 1
+    if words[0] in ("minus", "negative"):
+        sign, words = -1, words[1:]
+    den = _DENOMINATORS.get(words[-1]) or _DENOMINATORS.get(words[-1].removesuffix("s"))
+    if den:
+        head = 1 if words[:-1] in ([], ["a"]) else _whole_from_words(words[:-1])
+        return None if head is None else Fraction(sign * head, den)
+    whole = _whole_from_words(words)
+    return None if whole is None else Fraction(sign * whole)
+
+
+def _leading_scale(words: str) -> int:
+    """The factor a scale word after a number stands for (``million`` in "1 million dollars"), else 1."""
+    first = words.strip().split(" ", 1)[0].lower()
+    if first in ("hundred", "dozen"):
+        return 100 if first == "hundred" else 12
+    return _SCALES.get(first, 1)
+
+
+def _whole_from_words(words: list[str]) -> int | None:
+    total = current = 0
+    seen = False
+    for k, w in enumerate(words):
+        if w in _UNITS:
+            current += _UNITS[w]
+        elif w in _TENS:
+            current += _TENS[w]
+        elif w == "a" and k == 0:
+            current += 1
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w in _SCALES:
+            total += (current or 1) * _SCALES[w]
+            current = 0
+        else:
+            return None
+        seen = True
+    return total + current if seen else None
+
+
 def _scalar_or_text(s: str) -> Answer:
+    if "\\ldots" in s:
+        return _unfinished(s)
     percent = False
     body = s
     if body.endswith("%"):
         percent = True
         body = body[:-1].rstrip().removesuffix("\\")
     if _is_wordy(body):
+        spelled = number_from_words(body)
+        if spelled is not None:
+            return Scalar(num(spelled), False, None, percent)
         m = _NUMBER_WORDS.match(body)
         if m:
             number = parse_number(m.group(1))
             if number is not None:
+                scale = _leading_scale(m.group(2))
+                if scale != 1:  # "2.5 million" is 2500000, not 2.5
+                    return Scalar(num(number.value * scale), number.is_decimal, None, percent)
                 return _scalar_from_num(number)
         return Text(normalize_text(s))
     try:
@@ -515,6 +878,7 @@ def _scalar_or_text(s: str) -> Answer:
 __all__ = [
     "Answer",
     "Assign",
+    "Bounds",
     "Choice",
     "Matrix",
     "Relation",

@@ -29,7 +29,7 @@ class RewardConfig:
     def from_dict(cls, data: dict[str, Any] | None) -> RewardConfig:
         if data is None:
             return cls()
-        unknown = set(data) - {"accuracy", "format", "language"}
+        unknown = set(data) - {"accuracy", "format", "language", "code"}
         if unknown:
             raise ConfigError(f"rewards.{sorted(unknown)[0]}: unknown reward component")
         accuracy = data.get("accuracy") or {}

@@ -132,7 +132,7 @@ async def test_422_names_the_field(client: httpx.AsyncClient, body: bytes, field
 
 async def test_422_never_echoes_the_input(client: httpx.AsyncClient) -> None:
     secret = "S" * 60_000
-    r = await client.post("/score", json={"items": [{"completion": "a", "answer": [secret]}]})
+    r = await client.post("/score", json={"items": [{"completion": "a", "answer": {"text": secret}}]})
     assert r.status_code == 422
     assert secret[:100] not in r.text and len(r.content) < 1000
 
@@ -194,7 +194,9 @@ async def test_bearer_token(
 async def test_health(client: httpx.AsyncClient) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
+    body = r.json()
+    assert set(body.pop("code_sandbox")) == {"available", "backend", "detail"}
+    assert body == {"status": "ok", "workers": 2, "workers_configured": 2, "pending_items": 0}
 
 
 async def test_request_id_header_echoed(client: httpx.AsyncClient) -> None:
@@ -254,14 +256,25 @@ async def test_get_reward_openrlhf_body(client: httpx.AsyncClient) -> None:
     assert out["scores"] == [1.0, 0.0, 1.0]
     assert out["rewards"][0] > out["rewards"][2] > out["rewards"][1] >= 0.0
     assert out["extra_logs"]["format"] == [1.0, 1.0, 0.0]
-    assert set(out["extra_logs"]) == {"accuracy", "format", "language", "masked"}
+    assert set(out["extra_logs"]) == {
+        "accuracy",
+        "format",
+        "language",
+        "code",
+        "accuracy_null",
+        "language_null",
+        "code_null",
+        "masked",
+    }
 
 
 async def test_get_reward_without_prompts_or_labels(client: httpx.AsyncClient) -> None:
     r = await client.post("/get_reward", json={"query": [CHATML + THINK + "\\boxed{4}<|im_end|>"]})
     out = r.json()
-    assert out["rewards"] == [0.0] and out["scores"] == [0.0]  # no label: accuracy null -> fallback
-    assert out["extra_logs"]["masked"] == [1.0]
+    # no label: accuracy is null (no_reference) and sent as the fallback; format and language still count
+    assert out["scores"] == [0.0] and out["extra_logs"]["accuracy_null"] == [1.0]
+    assert out["rewards"] == [out["extra_logs"]["format"][0] * 0.5 + out["extra_logs"]["language"][0] * 0.1]
+    assert out["extra_logs"]["masked"] == [0.0]
 
 
 async def test_get_reward_single_requests_are_micro_batched(client: httpx.AsyncClient) -> None:

@@ -14,7 +14,7 @@ from app.chat import split_query, strip_eos
 from app.cli import build_parser
 from app.config import Settings
 from app.idempotency import IdConflict, IdempotencyCache
-from app.records import ScoredResult
+from app.records import ScoredResult, WireItem
 from app.routes.openrlhf import openrlhf_response
 from app.schemas import (
     BatchTooLarge,
@@ -145,7 +145,7 @@ def test_score_request_invalid_names_field(body: Any, field: str) -> None:
 def test_score_request_ignores_unknown_fields_and_builds_tuples() -> None:
     body = {"items": [{"completion": "c", "answer": "4", "id": "x", "extra": {"deep": 1}}], "more": 1}
     job = parse_score_request(body, max_items=8, max_chars=100)
-    assert job.items == [("c", None, "4", None, "x", None)]
+    assert job.items == [WireItem("c", answer="4", id="x")]
 
 
 def test_score_request_batch_limit() -> None:
@@ -177,7 +177,7 @@ GET_REWARD_INVALID = [
     ({"query": "one string"}, "query"),
     ({"query": ["a", "b"], "prompts": ["a"]}, "prompts"),
     ({"query": ["a"], "labels": ["1", "2"]}, "labels"),
-    ({"query": ["a"], "labels": [{"x": 1}]}, "labels.0.str"),
+    ({"query": ["a"], "labels": [[{"x": 1}]]}, "labels.0"),
 ]
 
 

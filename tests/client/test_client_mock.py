@@ -251,7 +251,29 @@ BAD_ITEMS = [
     ("no completion", {"answer": "4"}, "completion"),
     ("unknown field", {"completion": "4", "solution": "4"}, "unknown item field 'solution'"),
     ("non-string answer", {"completion": "4", "answer": 4}, "'answer' must be a string"),
+    ("empty answer list", {"completion": "4", "answer": []}, "non-empty list of strings"),
+    ("answer list of numbers", {"completion": "4", "answer": [4, 5]}, "non-empty list of strings"),
+    ("tests not a mapping", {"completion": "4", "tests": "[1]"}, "'tests' must be a mapping"),
 ]
+
+# -- what the wire gets -----------------------------------------------------------------------------------------
+SENT_ITEMS = [
+    # (item, its wire form)
+    ({"completion": "4", "answer": ("4", "four")}, {"completion": "4", "answer": ["4", "four"]}),
+    (ScoreItem("4", answer=["4", "four"]), {"completion": "4", "answer": ["4", "four"]}),
+    (
+        ScoreItem("1", tests={"kind": "stdin_stdout", "cases": [{"input": "", "output": "1"}]}),
+        {"completion": "1", "tests": {"kind": "stdin_stdout", "cases": [{"input": "", "output": "1"}]}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("item", "wire"), SENT_ITEMS)
+def test_list_answers_and_tests_reach_the_wire(item, wire):
+    service = FakeService()
+    run_score("sync", service, [item])
+    [sent] = service.bodies()[0]["items"]
+    assert {k: v for k, v in sent.items() if k != "id"} == wire
 
 
 @pytest.mark.parametrize(("name", "item", "text"), BAD_ITEMS, ids=[c[0] for c in BAD_ITEMS])

@@ -95,8 +95,31 @@ BAD_INPUTS = [
     ("not JSON", "{nope}\n", "in.jsonl:1: not JSON"),
     ("no completion", '{"answer": "4"}\n', "in.jsonl:1: 'completion' must be a string"),
     ("array line", '{"completion": "x"}\n[1, 2]\n', "in.jsonl:2: an item must be a JSON object"),
-    ("bad answer type", '{"completion": "x", "answer": [1]}\n', "'answer' must be a string or a number"),
+    (
+        "bad answer type",
+        '{"completion": "x", "answer": {"a": 1}}\n',
+        "'answer' must be a string, a number or",
+    ),
+    ("bad list answer", '{"completion": "x", "answer": [[1]]}\n', "'answer' must be a string, a number or"),
+    ("bad tests", '{"completion": "x", "tests": [1]}\n', "'tests' must be a test spec"),
 ]
+
+# -- references as datasets store them -------------------------------------------------------------------------------
+STDIN_SPEC = {"kind": "stdin_stdout", "cases": [{"input": "1", "output": "1"}]}
+REFERENCES = [
+    # (line, the item's answer, the item's tests)
+    ({"completion": "x", "answer": ["7", 42]}, ["7", "42"], None),
+    ({"completion": "x", "ground_truth": ["42"]}, ["42"], None),
+    ({"completion": "x", "answer": []}, None, None),
+    ({"completion": "x", "tests": STDIN_SPEC}, None, STDIN_SPEC),
+    ({"completion": "x", "ground_truth": '{"inputs": ["1"], "outputs": ["1"]}'}, None, STDIN_SPEC),
+]
+
+
+@pytest.mark.parametrize(("line", "answer", "tests"), REFERENCES)
+def test_list_references_and_tests_are_read(line, answer, tests, tmp_path):
+    [item] = read_items(write_jsonl(tmp_path / "in.jsonl", [line]))
+    assert (item.get("answer"), item.get("tests")) == (answer, tests)
 
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])

@@ -32,7 +32,7 @@ def fake_result(item: dict[str, Any], rewards: dict[str, Any] | None) -> dict[st
         elif "\\boxed{" in answer_region:
             found = answer_region.rsplit("\\boxed{", 1)[1].split("}", 1)[0]
             details["extracted_answer"] = found
-            ok = found == gold
+            ok = found in (gold if isinstance(gold, list) else [gold])  # a list: any acceptable answer
             scores["accuracy"], details["outcome"] = (
                 (1.0 if ok else 0.0),
                 ("equivalent" if ok else "not_equivalent"),
@@ -86,4 +86,16 @@ def live_url() -> Iterator[str]:
     from tests.client.live import live_service
 
     with live_service() as url:
+        yield url
+
+
+TOKEN = "integration-test-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def openrlhf_url() -> Iterator[str]:
+    """The real service as an OpenRLHF run would use it: a token, and whole rollouts scored in chunks."""
+    from tests.client.live import live_service
+
+    with live_service(api_token=TOKEN, workers=2, get_reward_chunk_items=512) as url:
         yield url

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 from collections import defaultdict
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
+from trainer_client import ScoreResult
 from trainer_client.integrations.trl import VRewardFunc, make_reward_funcs
 
 PLAIN_BATCH = {
@@ -217,3 +220,87 @@ BAD_COMPONENTS = [("nothing", ()), ("unknown", ("accuracy", "style"))]
 def test_bad_components_are_refused(name, components):
     with pytest.raises(ValueError):
         make_reward_funcs("http://svc", components=components)
+
+
+# -- references as datasets hold them (issue 14 item 9, issue 13) ----------------------------------------------
+STDIN_SPEC = {"kind": "stdin_stdout", "cases": [{"input": "1\n", "output": "1\n"}]}
+REFERENCE_COLUMNS = [
+    # (dataset columns, answers sent, tests sent)
+    ({"answer": [["4", "four"]] * 4}, [["4", "four"]] * 4, [None] * 4),
+    ({"answer": [np.array(["4", "four"])] * 4}, [["4", "four"]] * 4, [None] * 4),
+    ({"answer": [np.int64(4)] * 4}, ["4"] * 4, [None] * 4),
+    ({"tests": [json.dumps({"inputs": ["1\n"], "outputs": ["1\n"]})] * 4}, [None] * 4, [STDIN_SPEC] * 4),
+    (
+        {"tests": [STDIN_SPEC, None, None, STDIN_SPEC], "answer": ["4"] * 4},
+        [None, "4", "4", None],
+        [STDIN_SPEC, None, None, STDIN_SPEC],
+    ),
+]
+
+
+@pytest.mark.parametrize(("columns", "answers", "tests"), REFERENCE_COLUMNS)
+def test_list_answers_and_code_tests_reach_the_service(columns, answers, tests, stand_in):
+    batch = {"prompts": PLAIN_BATCH["prompts"], "completions": PLAIN_BATCH["completions"], **columns}
+    asyncio.run(trl_step(funcs_for(stand_in), batch))
+    assert [i.get("answer") for i in stand_in.items] == answers
+    assert [i.get("tests") for i in stand_in.items] == tests
+
+
+# -- issue 14 item 7: a row whose accuracy cannot be judged is None in every function -------------------------------
+UNJUDGED = [
+    # (accuracy, outcome, format, what every component function returns for the row)
+    (None, "timeout", 1.0, {"accuracy": None, "format": None, "language": None, "reward": None}),
+    (None, "gold_unparseable", 1.0, {"accuracy": None, "format": None, "language": None, "reward": None}),
+    (None, "no_reference", 1.0, {"accuracy": None, "format": 1.0, "language": 0.5, "reward": 0.55}),
+    (0.0, "not_equivalent", 1.0, {"accuracy": 0.0, "format": 1.0, "language": 0.5, "reward": 0.55}),
+]
+
+
+@pytest.mark.parametrize(("accuracy", "outcome", "fmt", "values"), UNJUDGED)
+def test_a_null_accuracy_masks_the_whole_row_unless_there_is_no_reference(accuracy, outcome, fmt, values):
+    reward = None if accuracy is None and outcome != "no_reference" else 0.55
+    result = ScoreResult(
+        reward=reward,
+        scores={"accuracy": accuracy, "format": fmt, "language": 0.5},
+        details={"outcome": outcome},
+    )
+    funcs = make_reward_funcs("http://svc", components=("accuracy", "format", "language", "reward"))
+    assert {f.component: f.value(result) for f in funcs} == values
+
+
+# -- issue 14 item 8: a failed step logs blank columns -----------------------------------------------------------------
+def test_a_failed_step_blanks_the_extra_columns(stand_in):
+    funcs = funcs_for(stand_in, max_retries=0)
+    recorder = Recorder()
+
+    async def two_steps() -> None:
+        await trl_step(funcs, PLAIN_BATCH, recorder)
+        stand_in.fail_with = 503
+        await trl_step(funcs, {**PLAIN_BATCH, "completions": ["other"] * 4}, recorder)
+
+    asyncio.run(two_steps())
+    assert recorder.extra["vrewards_answer"] == ["4", "5", "6", "6", None, None, None, None]
+    assert recorder.extra["vrewards_outcome"][4:] == [None] * 4
+
+
+# -- over the live service: a dataset with list answers and a tests column -------------------------------------------
+PROGRAM = "<think>Read, add, print.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+LIVE_BATCH = {
+    "prompts": ["What is 6*7?", "What is 6*7?", "Print the sum.", "Print the sum."],
+    "completions": [
+        "<think>6*7=42</think> \\boxed{42}",
+        "<think>6*7=41</think> \\boxed{41}",
+        PROGRAM,
+        PROGRAM.replace("+", "-"),
+    ],
+    "answer": [np.array(["7", "42"]), np.array(["7", "42"]), None, None],
+    "tests": [None, None, json.dumps({"inputs": ["1 2\n"], "outputs": ["3\n"]}), STDIN_SPEC],
+}
+
+
+def test_list_answers_and_a_tests_column_against_the_service(live_url):
+    funcs = make_reward_funcs(live_url, components=("accuracy", "code", "format"), on_error="raise")
+    out = asyncio.run(trl_step(funcs, LIVE_BATCH))
+    assert out["vrewards_accuracy"] == [1.0, 0.0, None, None]  # code rows: no reference
+    assert out["vrewards_code"] == [None, None, 1.0, 0.0]  # math rows: no tests
+    assert out["vrewards_format"] == [1.0, 1.0, 1.0, 1.0]

@@ -7,6 +7,7 @@ that prefills ``<think>`` (DeepSeek-R1 style), and the policy is a 2-layer Qwen2
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx
@@ -147,3 +148,81 @@ def test_grpo_trainer_two_steps_with_service_rewards(tmp_path, live_url):
         for name in ("vrewards_accuracy", "vrewards_format", "vrewards_language"):
             assert 0.0 <= entry[f"rewards/{name}/mean"] <= 1.0
         assert entry["vrewards/item_errors"] == 0.0
+
+
+# -- issue 14 items 7 and 8: rows whose accuracy cannot be judged, and a step whose scoring fails -------------------
+class FailingSecondCall(Recording):
+    """Forwards the first /score call; answers every later one with 503 (the service went away)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/score" and self.bodies:
+            self.bodies.append(json.loads(await request.aread()))
+            return httpx.Response(503, json={"detail": "down"})
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.slow
+def test_grpo_trainer_masks_unjudged_rows_and_blanks_failed_steps(tmp_path, live_url):
+    """Every completion is ``\\boxed{4}`` repeated (the only token the policy may sample), so step 1 is known:
+    the 2+2 rows are right; the 3+3 rows have a reference that cannot be parsed, so their accuracy is null and
+    every component returns None: TRL masks those rows (advantage 0) instead of scoring them as wrong.
+    Step 2's scoring fails: the table's extra columns show nothing for it, not step 1's values."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from trainer_client.integrations.trl import make_reward_funcs
+
+    tokenizer = tiny_tokenizer()
+    model = tiny_policy(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)
+    boxed = tokenizer.convert_tokens_to_ids("\\boxed{4}")
+    dataset = Dataset.from_list(
+        [
+            {"prompt": [{"role": "user", "content": "What is 2+2?"}], "solution": "4"},
+            {"prompt": [{"role": "user", "content": "What is 3+3?"}], "solution": "\\frac{1}{"},
+        ]
+    )
+    transport = FailingSecondCall()
+    funcs = make_reward_funcs(live_url, transport=transport, max_retries=0, on_error="mask")
+    args = GRPOConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=4,
+        max_steps=2,
+        learning_rate=1e-3,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        reward_weights=[1.0, 0.5, 0.1],
+        log_completions=True,
+        generation_kwargs={
+            "min_new_tokens": 4,
+            "suppress_tokens": [i for i in range(len(tokenizer)) if i != boxed],
+        },
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=model, processing_class=tokenizer, reward_funcs=funcs, args=args, train_dataset=dataset
+    )
+    seen: list[Any] = []
+    calculate = trainer._calculate_rewards
+
+    def recording(inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = calculate(inputs, prompts, completions, completion_ids_list)
+        seen.append(([p[-1]["content"] for p in prompts], rewards_per_func.clone()))
+        return rewards_per_func
+
+    trainer._calculate_rewards = recording
+    trainer.train()
+
+    assert len(transport.bodies) == 2
+    (prompts, first), (_, second) = seen
+    for prompt, row in zip(prompts, first.tolist(), strict=True):
+        if prompt == "What is 2+2?":
+            assert row[0] == 1.0 and row[1] == 0.0  # right; no think block
+        else:  # accuracy null (gold_unparseable): every component masked
+            assert all(math.isnan(v) for v in row)
+    assert bool(second.isnan().all())  # the failed step: every row masked
+    assert list(trainer._logs["extra"]["vrewards_answer"]) == [None] * 8
+    assert list(trainer._logs["extra"]["vrewards_outcome"]) == [None] * 8

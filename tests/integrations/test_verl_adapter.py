@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
 import pytest
 
 from trainer_client.integrations import verl
@@ -23,6 +25,7 @@ KEYS_AND_TYPES = {
     "acc": float,
     "format": float,
     "language": float,
+    "code": float,
     "outcome": str,
     "pred": str,
     "masked": bool,
@@ -203,3 +206,41 @@ def test_loading_the_file_by_path_shares_the_configuration(stand_in):
     )
     assert result["acc"] == 1.0
     assert len(stand_in.bodies) == 1  # went through the configuration set on the installed module
+
+
+# -- references as verl's datasets store them (issue 14 item 9, issue 13) -------------------------------------------
+STDIN_SPEC = {"kind": "stdin_stdout", "cases": [{"input": "1 2\n", "output": "3\n"}]}
+REFERENCES = [
+    # (ground_truth, extra_info, the item's answer, the item's tests)
+    ("42", None, "42", None),
+    (np.array(["7", "42"], dtype=object), None, ["7", "42"], None),
+    (np.array([7, 42]), None, ["7", "42"], None),
+    (np.array([]), None, None, None),
+    (np.int64(42), None, "42", None),
+    (["7", " "], None, ["7"], None),
+    (json.dumps({"inputs": ["1 2\n"], "outputs": ["3\n"]}), None, None, STDIN_SPEC),
+    ({"inputs": ["1 2\n"], "outputs": ["3\n"]}, None, None, STDIN_SPEC),
+    (STDIN_SPEC, None, None, STDIN_SPEC),
+    (
+        json.dumps({"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]}),
+        None,
+        None,
+        {"kind": "function", "fn_name": "add", "cases": [{"args": [1, 2], "output": 3}]},
+    ),
+    ("unused", {"tests": STDIN_SPEC}, None, STDIN_SPEC),
+    ('{"not": "a spec"}', None, '{"not": "a spec"}', None),
+]
+
+
+@pytest.mark.parametrize(("truth", "info", "answer", "tests"), REFERENCES)
+def test_references_reach_the_service_as_lists_or_tests(truth, info, answer, tests, stand_in):
+    verl.compute_score(data_source="x", solution_str="\\boxed{42}", ground_truth=truth, extra_info=info)
+    [item] = stand_in.items
+    assert (item.get("answer"), item.get("tests")) == (answer, tests)
+
+
+def test_a_list_ground_truth_accepts_any_of_its_answers(stand_in):
+    result = verl.compute_score(
+        data_source="x", solution_str="<think>x</think> \\boxed{42}", ground_truth=np.array(["7", "42"])
+    )
+    assert result["acc"] == 1.0

@@ -37,6 +37,20 @@ NR = "no_reference"
 # The R1 chat template prefills "<think>\n" at the end of the prompt.
 R1_PROMPT = "<｜User｜>What is 2 + 2? Put the final answer in \\boxed{}.<｜Assistant｜><think>\n"
 
+# A prompt that asks for a percentage, and one that only states a percentage while asking for something else.
+PERCENT_PROMPT = "What percent of the students walk to school? Put the final answer in \\boxed{}."
+STATES_PERCENT_PROMPT = "A 20 percent tip is added to a $200 bill. How many dollars is the tip?"
+# A reference that is a whole solution with boxed intermediates: its answer is the last box.
+SOLUTION_GOLD = (
+    r"Let $x$ be the width; then $2x + 2(x+3) = 26$ gives $x = \boxed{5}$. "
+    r"The area is $5 \cdot 8 = \boxed{40}$."
+)
+SOLUTION_WITH_PHRASE_GOLD = (
+    r"The first row holds $\boxed{12}$ seats, and there are 9 rows. The final answer is 108."
+)
+MATRIX_SUM_GOLD = r"2\begin{pmatrix}1\\2\end{pmatrix} + \begin{pmatrix}3\\4\end{pmatrix}"
+MATRIX_PRODUCT_GOLD = r"\begin{pmatrix}1&2\\3&4\end{pmatrix}\begin{pmatrix}1\\1\end{pmatrix}"
+
 _ALL_INTEGERS = ", ".join(str(i) for i in range(101))
 
 CASES: list[MathCase] = [
@@ -182,10 +196,11 @@ CASES: list[MathCase] = [
     # ---------------------------------------------------------------- percentages
     MathCase("percentages", r"25\%", r"\boxed{25\%}", EQ),
     MathCase("percentages", r"25\%", r"The rate went up by $\boxed{25}$ percent.", EQ),
-    MathCase("percentages", "25", r"\boxed{25\%}", EQ),
+    # A bare reference is read as a percentage only where the prompt asks for one (see "percent readings").
+    MathCase("percentages", "25", r"\boxed{25\%}", EQ, PERCENT_PROMPT),
     MathCase("percentages", r"12.5\%", r"\boxed{12.5\%}", EQ),
     MathCase("percentages", r"40\%", r"So the discount is $40\%$.", EQ),
-    MathCase("percentages", "50", r"\boxed{50 \%}", EQ),
+    MathCase("percentages", "50", r"\boxed{50 \%}", EQ, PERCENT_PROMPT),
     MathCase("percentages", r"25\%", r"\boxed{26\%}", NE),
     MathCase("percentages", r"5\%", r"\boxed{50\%}", NE),
     MathCase("percentages", r"25\%", r"\boxed{2.5\%}", NE),
@@ -769,6 +784,180 @@ CASES: list[MathCase] = [
     MathCase("every option", "2", r"\boxed{2 \text{ or } 3}", NE),
     MathCase("every option", "42", r"\boxed{\infty}", NE),
     MathCase("every option", "42", r"\boxed{\mathbb{R}}", NE),
+    # ---------------------------------------------------------------- percent readings (one reading per answer)
+    # x% (or "x percent", "x pct") is x/100; it is the number x only where the reference is written as a
+    # percentage or the prompt asks for one.
+    MathCase("percent readings", "0.25", r"The share is \boxed{25 percent}.", EQ),
+    MathCase("percent readings", "0.25", r"\boxed{25\text{ pct}}", EQ),
+    MathCase("percent readings", "0.07", r"\boxed{7\text{ percent}}", EQ),
+    MathCase("percent readings", r"30\%", r"\boxed{30 pct}", EQ),
+    MathCase("percent readings", "12", r"\boxed{12\%}", EQ, PERCENT_PROMPT),
+    MathCase("percent readings", "12", r"\boxed{12 percent}", EQ, PERCENT_PROMPT),
+    MathCase("percent readings", "0.4", r"\boxed{40\%}", EQ, STATES_PERCENT_PROMPT),
+    MathCase("percent readings", "50", r"\boxed{50\%}", NE),
+    MathCase("percent readings", "12", r"\boxed{12 percent}", NE),
+    MathCase("percent readings", "0.5", r"\boxed{0.5\%}", NE),
+    MathCase("percent readings", "0.5", r"\boxed{0.5 percent}", NE),
+    MathCase("percent readings", "40", r"\boxed{40\%}", NE, STATES_PERCENT_PROMPT),
+    MathCase("percent readings", "12", r"\boxed{1200\%}", NE, PERCENT_PROMPT),
+    MathCase("percent readings", "12", r"\boxed{0.12\%}", NE, PERCENT_PROMPT),
+    MathCase("percent readings", r"30\%", r"\boxed{0.3\%}", NE),
+    # ---------------------------------------------------------------- an ellipsis is part of the answer
+    MathCase("ellipsis", "5", r"\boxed{5...}", NE),
+    MathCase("ellipsis", "5", r"\boxed{5\ldots}", NE),
+    MathCase("ellipsis", "1, 2, 3", r"\boxed{1, 2, 3, \ldots}", NE),
+    MathCase("ellipsis", "1, 2, 3", r"The terms are $\boxed{1, 2, 3, ...}$", NE),
+    MathCase("ellipsis", "3", "The partial sums keep growing: 1, 2, 3...", NE),
+    MathCase("ellipsis", r"\frac{1}{6}", r"\boxed{0.16\ldots}", NE),  # a block written once is unfinished
+    MathCase("ellipsis", "3.14159", r"\boxed{3.14159\ldots}", NE),
+    MathCase("ellipsis", r"1, 2, 3, \ldots", r"\boxed{1, 2, 3}", NE),
+    MathCase("ellipsis", r"1, 2, 3, \ldots", r"\boxed{1, 2, 3, \dots}", EQ),
+    MathCase("ellipsis", r"\frac13", r"\boxed{0.333\ldots}", EQ),  # a repeated block: a repeating decimal
+    MathCase("ellipsis", r"\frac{1}{6}", r"\boxed{0.1666...}", EQ),
+    MathCase("ellipsis", "5", r"So we get \boxed{5}...", EQ),
+    # ---------------------------------------------------------------- alternatives without a box
+    # With no box and no answer phrase, candidates joined by "or", "and" or commas are read together.
+    MathCase("hedges without a box", "4", "Either 3 or 4.", NE),
+    MathCase("hedges without a box", "4", "It could be 3, 4", NE),
+    MathCase("hedges without a box", "4", "It is either $3$ or $4$.", NE),
+    MathCase("hedges without a box", "4", "It is 3, or maybe 4", NE),
+    MathCase("hedges without a box", "12", "So she has 10 or 12 apples.", NE),
+    MathCase("hedges without a box", "3", "I think it is 4, but it could be 3.", NE),
+    MathCase("hedges without a box", "4", "We could compute 3 + 1 = 4.", EQ),
+    MathCase("hedges without a box", "3, 4", "The two roots are 3 and 4.", EQ),
+    MathCase("hedges without a box", "4", "It looked like 3 at first, but checking again it is 4.", EQ),
+    MathCase("hedges without a box", "(3, 4)", "The point has coordinates 3, 4", EQ),
+    # ---------------------------------------------------------------- decimal commas
+    MathCase("decimal commas", "74", "The mass is 2,74 kg.", NE),
+    MathCase("decimal commas", "74", r"\boxed{2,74}", NE),
+    MathCase("decimal commas", "274", r"\boxed{2,74}", NE),
+    MathCase("decimal commas", "333", r"\boxed{0,333}", NE),
+    MathCase("decimal commas", "5", r"\boxed{0,5}", NE),
+    MathCase("decimal commas", "74", r"\boxed{2{,}74}", NE),
+    MathCase("decimal commas", "2.74", r"\boxed{2{,}74}", EQ),
+    MathCase("decimal commas", "2.74", r"\boxed{2,74}", EQ),
+    MathCase("decimal commas", "2.74", "The mass is 2,74 kg.", EQ),
+    MathCase("decimal commas", "0.5", r"\boxed{0,5}", EQ),
+    MathCase("decimal commas", "1, 5", r"\boxed{1,5}", EQ),  # against a list the comma separates
+    MathCase("decimal commas", "1500", r"\boxed{1,500}", EQ),
+    # ---------------------------------------------------------------- references with several boxes
+    MathCase("references with several boxes", SOLUTION_GOLD, r"\boxed{40}", EQ),
+    MathCase("references with several boxes", SOLUTION_GOLD, r"The area is $40$.", EQ),
+    MathCase("references with several boxes", SOLUTION_GOLD, r"\boxed{5, 40}", NE),
+    MathCase("references with several boxes", SOLUTION_GOLD, r"\boxed{5}", NE),
+    MathCase("references with several boxes", SOLUTION_GOLD, r"\boxed{5} and \boxed{40}", AMB),
+    MathCase("references with several boxes", SOLUTION_WITH_PHRASE_GOLD, r"\boxed{108}", EQ),
+    MathCase("references with several boxes", SOLUTION_WITH_PHRASE_GOLD, r"\boxed{12}", NE),
+    MathCase(
+        "references with several boxes", r"The roots are $\boxed{2}$ and $\boxed{3}$.", r"\boxed{3, 2}", EQ
+    ),
+    MathCase(
+        "references with several boxes", r"The roots are $\boxed{2}$ and $\boxed{3}$.", r"\boxed{3}", NE
+    ),
+    # ---------------------------------------------------------------- one answer in separate boxes
+    MathCase("answers in parts", "3, 5", r"So $x = \boxed{3}$ and $y = \boxed{5}$.", EQ),
+    MathCase("answers in parts", "(3, 5)", r"\boxed{3} and \boxed{5}", EQ),
+    MathCase("answers in parts", "3, 5", r"\boxed{5}, \boxed{3}", EQ),  # the reference lists them in no order
+    MathCase("answers in parts", "x=3, y=5", r"$\boxed{x=3}$, $\boxed{y=5}$", EQ),
+    MathCase("answers in parts", "3, 5", r"\boxed{3}, \boxed{5}; together \boxed{3, 5}", EQ),
+    MathCase(
+        "answers in parts", "(3, 5)", r"\boxed{5} and \boxed{3}", AMB
+    ),  # an ordered pair keeps its order
+    MathCase("answers in parts", "5", r"\boxed{3} and \boxed{5}", AMB),
+    MathCase("answers in parts", "3, 5", r"\boxed{3}, \boxed{4}, \boxed{5}", AMB),
+    MathCase("answers in parts", "3, 5", r"\boxed{3} \boxed{4}", AMB),
+    # ---------------------------------------------------------------- a final-answer sentence after a box
+    MathCase(
+        "final-answer sentence",
+        "10455",
+        r"Each block holds $\boxed{200}$ seats; adding all blocks and the rest, the final answer is $10,455$.",
+        EQ,
+    ),
+    MathCase("final-answer sentence", "7", "First $\\boxed{3}$ for the base case.\nFinal answer: 7", EQ),
+    MathCase("final-answer sentence", "200", r"So \boxed{200}. I hope the answer is clear.", EQ),
+    MathCase(
+        "final-answer sentence",
+        "200",
+        r"Each block holds $\boxed{200}$ seats; adding all blocks and the rest, the final answer is $10,455$.",
+        NE,
+    ),
+    MathCase("final-answer sentence", "3", r"\boxed{3}. The final answer is 4.", NE),
+    # ---------------------------------------------------------------- references that name their quantity
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 5}", EQ),
+    MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\frac{\sqrt{6}}{6}}", EQ),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{11:21}", EQ),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{22:42}", EQ),
+    MathCase("named quantities", "|AB| = 1", r"The length is $\boxed{1}$.", EQ),
+    MathCase("named quantities", r"(11,7) \text{ or } (7,11)", r"\boxed{(7, 11), (11, 7)}", EQ),
+    MathCase("named quantities", r"\angle ABC = 30^\circ", r"\boxed{30}", EQ),
+    MathCase("named quantities", "4", r"\boxed{AB = 4}", EQ),
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 6}", NE),
+    MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\sqrt6}", NE),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{21:11}", NE),
+    MathCase("named quantities", "|AB| = 1", r"\boxed{2}", NE),
+    MathCase("named quantities", r"(11,7) \text{ or } (7,11)", r"\boxed{(11, 7)}", NE),
+    MathCase("named quantities", "4", r"\boxed{AB = 5}", NE),
+    MathCase("named quantities", "4", r"\boxed{3 = 4}", NE),
+    # ---------------------------------------------------------------- numbers written in words
+    MathCase("number words", "forty two", r"\boxed{42}", EQ),
+    MathCase("number words", "one hundred and five", r"\boxed{105}", EQ),
+    MathCase("number words", r"\text{two thirds}", r"\boxed{\frac{2}{3}}", EQ),
+    MathCase("number words", "seven", "So there are 7 of them.", EQ),
+    MathCase("number words", "42", r"\boxed{\text{forty-two}}", EQ),
+    MathCase("number words", "1 million", r"\boxed{1000000}", EQ),
+    MathCase("number words", "1 million", r"\boxed{1}", NE),
+    MathCase("number words", "forty two", r"\boxed{24}", NE),
+    MathCase("number words", "forty two", r"\boxed{40}", NE),
+    MathCase("number words", "three quarters", r"\boxed{\frac{1}{3}}", NE),
+    MathCase("number words", "twelve", r"\boxed{\text{eleven}}", NE),
+    # ---------------------------------------------------------------- reference forms once left unjudged
+    MathCase("masked reference forms", "1112112_3", r"\boxed{1112112_3}", EQ),
+    MathCase("masked reference forms", "1112112_3", r"\boxed{1112112_{3}}", EQ),
+    MathCase("masked reference forms", "1112112_3", r"\boxed{1112112}", EQ),  # the base-3 digits asked for
+    MathCase("masked reference forms", "12:00", r"\boxed{12:00}", EQ),
+    MathCase("masked reference forms", "9:30", r"\boxed{9:30 \text{ a.m.}}", EQ),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{1 \leq |z| \leq 1.5}", EQ),
+    MathCase("masked reference forms", r"\\frac{1}{2}", r"\boxed{0.5}", EQ),
+    MathCase("masked reference forms", r"\\sqrt{2}", r"\boxed{\sqrt{2}}", EQ),
+    MathCase("masked reference forms", "15:00", r"\boxed{3:00 \text{ PM}}", EQ),
+    MathCase("masked reference forms", "15:00", r"\boxed{3:00 \text{ AM}}", NE),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{|z| \in [1, \frac32]}", EQ),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{|z| \in (1, \frac32)}", NE),
+    MathCase("masked reference forms", "1112112_3", r"\boxed{1112111_3}", NE),
+    MathCase("masked reference forms", "1112112_3", r"\boxed{1121}", NE),  # its value, but not the numeral
+    MathCase("masked reference forms", "12:00", r"\boxed{6:00}", NE),
+    MathCase("masked reference forms", "12:00", r"\boxed{1:00}", NE),
+    MathCase("masked reference forms", "9:30 pm", r"\boxed{9:30 \text{ am}}", NE),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{1 \le z \le \frac32}", NE),
+    MathCase("masked reference forms", r"1 \le |z| \le \frac32", r"\boxed{1 < |z| < \frac32}", NE),
+    MathCase("masked reference forms", r"\\frac{1}{2}", r"\boxed{\frac{1}{3}}", NE),
+    # ---------------------------------------------------------------- approximations and matrix arithmetic
+    MathCase("approximations and matrices", r"\frac13", r"\boxed{x = \frac13 \approx 0.333}", EQ),
+    MathCase("approximations and matrices", r"\sqrt2", r"\boxed{\sqrt{2} \approx 1.414}", EQ),
+    MathCase("approximations and matrices", r"\frac13", r"\boxed{\frac{1}{3} (\approx 0.333)}", EQ),
+    MathCase("approximations and matrices", "0.333", r"\boxed{\frac{1}{3} (\approx 0.333)}", NE),
+    MathCase("approximations and matrices", MATRIX_SUM_GOLD, r"\boxed{\begin{pmatrix}5\\8\end{pmatrix}}", EQ),
+    MathCase(
+        "approximations and matrices", MATRIX_PRODUCT_GOLD, r"\boxed{\begin{pmatrix}3\\7\end{pmatrix}}", EQ
+    ),
+    MathCase(
+        "approximations and matrices",
+        r"\begin{pmatrix}1&2\\3&4\end{pmatrix}^T",
+        r"\boxed{\begin{pmatrix}1&3\\2&4\end{pmatrix}}",
+        EQ,
+    ),
+    MathCase("approximations and matrices", r"\frac13", r"\boxed{x \approx 0.333}", NE),
+    MathCase("approximations and matrices", "0.333", r"\boxed{\frac13 \approx 0.333}", NE),
+    MathCase("approximations and matrices", MATRIX_SUM_GOLD, r"\boxed{\begin{pmatrix}5\\9\end{pmatrix}}", NE),
+    MathCase(
+        "approximations and matrices", MATRIX_PRODUCT_GOLD, r"\boxed{\begin{pmatrix}3\\4\end{pmatrix}}", NE
+    ),
+    MathCase(
+        "approximations and matrices",
+        r"\begin{pmatrix}1&2\\3&4\end{pmatrix}^T",
+        r"\boxed{\begin{pmatrix}1&2\\3&4\end{pmatrix}}",
+        NE,
+    ),
     # ---------------------------------------------------------------- no reference
     MathCase("no reference", "", r"\boxed{4}", NR),
     MathCase("no reference", "", "The answer is 4.", NR),

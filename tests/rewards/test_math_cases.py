@@ -57,6 +57,18 @@ REQUIRED_SECTIONS = (
     "partial answers",
     "tolerance",
     "every option",
+    # issue 10: each family as rows in both directions (the farmable form refused, the right form accepted)
+    "percent readings",
+    "ellipsis",
+    "hedges without a box",
+    "decimal commas",
+    "references with several boxes",
+    "answers in parts",
+    "final-answer sentence",
+    "named quantities",
+    "number words",
+    "masked reference forms",
+    "approximations and matrices",
 )
 
 

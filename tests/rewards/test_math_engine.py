@@ -57,6 +57,16 @@ EXTRACTION = [
     ("adding gives 3 then 11", "11", "last_number"),
     ("costs -2.5 dollars", "-2.5", "last_number"),
     (r"We get $2$ and finally 3/4", "3/4", "last_number"),
+    # issue 10: alternatives read whole, an ellipsis kept, a decimal comma kept whole, a final sentence after a box
+    ("Either 3 or 4.", "3 or 4", "last_number"),
+    ("It could be 3, 4", "3, 4", "last_number"),
+    ("It is either $3$ or $4$.", "$3$ or 4", "last_math"),
+    ("The mass is 2,74 kg", "2,74", "last_number"),
+    ("so it keeps going 5...", "5...", "last_number"),
+    (r"\boxed{5...}", "5...", "boxed"),
+    (r"\boxed{1, 2, \ldots}.", r"1, 2, \ldots", "boxed"),
+    (r"Each row has \boxed{200} seats. The final answer is $10,455$.", "10,455", "phrase"),
+    (r"\boxed{200}. I hope the answer is right.", "200", "boxed"),
     ("no numbers here at all", None, None),
     ("", None, None),
     (r"\boxed{unclosed", None, None),
@@ -102,6 +112,13 @@ NORMALIZATION = [
     (r"\textbf{Yes}", "Yes"),
     (r"50\%", "50%"),
     ("50 percent", "50%"),
+    ("50 per cent", "50%"),
+    ("50 pct", "50%"),
+    (r"50\text{ percent}", "50%"),
+    ("5...", r"5 \ldots"),
+    ("5…", r"5 \ldots"),
+    (r"2{,}74", "2,74"),
+    ("\\\\frac{1}{2}", r"\frac{1}{2}"),
     (r"\text{Answer: } 5", "5"),
     (r"\;5\;", "5"),
     (r"{5}", "5"),
@@ -152,7 +169,7 @@ def test_fast_path_numbers(text: str, value: Fraction, decimal: bool) -> None:
     assert number.is_decimal == decimal
 
 
-NOT_NUMBERS = ["1,2", "x", "1/0", r"\frac{1}{0}", "1.2.3", "", "2^{10}", "1,23"]
+NOT_NUMBERS = ["1,2", "x", "1/0", r"\frac{1}{0}", "1.2.3", "", "2^{10}", "1,23", "0,333", "5..."]
 
 
 @pytest.mark.parametrize("text", NOT_NUMBERS)

@@ -59,11 +59,7 @@ def test_score_item(
         n for n in ("accuracy", "format", "language") if getattr(config, n) is not None
     }
     assert result.details["outcome"] == outcome
-    assert result.reward == weighted_reward(result.scores, config)
-
-
-def test_no_reference_makes_reward_null() -> None:
-    assert score_item(Item(THINK + "\\boxed{4}")).reward is None
+    assert result.reward == weighted_reward(result.scores, config, result.details)
 
 
 def test_batch_keeps_order_and_ids() -> None:

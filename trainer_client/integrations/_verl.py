@@ -20,7 +20,8 @@ import httpx
 
 from trainer_client.client import DEFAULT_URL, AsyncRewardClient, RewardClient
 from trainer_client.errors import RewardServiceError
-from trainer_client.integrations._common import as_text, prompt_text
+from trainer_client.integrations._common import as_reference, as_text, code_tests_of, prompt_text
+from trainer_client.integrations._outage import OutageGate, ServiceDownError
 from trainer_client.types import RewardsSpec, ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Settings:
     max_retries: int = 6
     chunk_size: int = 256
     batch_window_s: float = 0.005
+    probe_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
     async_transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False)
 
@@ -49,13 +52,15 @@ _settings = Settings()
 _lock = threading.Lock()
 _client: RewardClient | None = None
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _MicroBatcher] = weakref.WeakKeyDictionary()
+_gate = OutageGate(_settings.probe_interval_s)
 
 
 def configure(url: str | Sequence[str] | None = None, **options: Any) -> Settings:
     """Set the service URL and options for every later call in this process; returns the new settings.
 
     Options: ``api_token``, ``rewards`` (API.md block), ``prefill_think``, ``on_error`` (``"mask"`` or
-    ``"raise"``), ``timeout``, ``max_retries``, ``chunk_size``, ``batch_window_s``, ``transport`` and
+    ``"raise"``), ``timeout``, ``max_retries``, ``chunk_size``, ``batch_window_s``, ``probe_interval_s``
+    and ``probe_timeout_s`` (outages: see :mod:`trainer_client.integrations._outage`), ``transport`` and
     ``async_transport`` (tests).
 
     Example:
@@ -63,7 +68,7 @@ def configure(url: str | Sequence[str] | None = None, **options: Any) -> Setting
         'raise'
         >>> _ = configure()  # back to the environment's defaults
     """
-    global _settings, _client
+    global _settings, _client, _gate
     new = replace(Settings(), url=url, **options)
     if new.on_error not in ("raise", "mask"):
         raise ValueError("on_error must be 'raise' or 'mask'")
@@ -71,6 +76,7 @@ def configure(url: str | Sequence[str] | None = None, **options: Any) -> Setting
         old_client, _client = _client, None
         _settings = new
         _batchers.clear()
+        _gate = OutageGate(new.probe_interval_s)
     if old_client is not None:
         old_client.close()
     return new
@@ -107,11 +113,17 @@ def make_item(
     solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None, *, prefill_think: bool = False
 ) -> dict[str, Any]:
     """The API.md item for one verl sample; ``extra_info`` may carry ``prompt`` (text or messages),
-    ``question``, ``lang``/``language`` and ``prefill_think``.
+    ``question``, ``lang``/``language``, ``tests`` and ``prefill_think``.
+
+    ``ground_truth`` is a reference answer, a list of acceptable answers (verl hands lists over as numpy
+    arrays), or a code test spec as verl's code datasets store it (a JSON string or dict with
+    ``inputs``/``outputs``, or ``kind``/``cases``), which becomes the item's ``tests``.
 
     Example:
         >>> make_item("<think>2+2=4</think> \\\\boxed{4}", "4", {"question": "What is 2+2?", "lang": "en"})["prompt"]
         'What is 2+2?'
+        >>> make_item("\\\\boxed{4}", ("4", "four"), None)["answer"]
+        ['4', 'four']
     """
     info = extra_info if isinstance(extra_info, Mapping) else {}
     item: dict[str, Any] = {
@@ -122,9 +134,13 @@ def make_item(
     text = prompt_text(prompt, prefill_think=prefill)
     if text is not None:
         item["prompt"] = text
-    answer = as_text(ground_truth)
-    if answer is not None:
-        item["answer"] = answer
+    tests = code_tests_of(info.get("tests")) or code_tests_of(ground_truth)
+    if tests is not None:
+        item["tests"] = tests
+    else:
+        answer = as_reference(ground_truth)
+        if answer is not None:
+            item["answer"] = answer
     lang = as_text(info.get("lang", info.get("language")))
     if lang:
         item["lang"] = lang
@@ -145,20 +161,27 @@ def to_verl(result: ScoreResult | None) -> dict[str, Any]:
             "acc": 0.0,
             "format": 0.0,
             "language": 0.0,
+            "code": 0.0,
             "outcome": "service_error",
             "pred": "",
             "masked": True,
         }
     failed = result.error is not None
     outcome = result.outcome or (result.error or {}).get("code") or ("error" if failed else "")
+    code_outcome = result.details.get("code_outcome")
+    if result.accuracy is None and isinstance(code_outcome, str):  # a code item: its tests' verdict
+        outcome = code_outcome
+    correctness = result.correctness
+    judged = correctness is not None or not ({"accuracy", "code"} & set(result.scores))
     return {
         "score": _num(result.reward),
-        "acc": _num(result.accuracy),
+        "acc": _num(correctness),
         "format": _num(result.format),
         "language": _num(result.language),
+        "code": _num(result.code),
         "outcome": outcome,
         "pred": result.extracted_answer or "",
-        "masked": failed or ("accuracy" in result.scores and result.accuracy is None),
+        "masked": failed or not judged,
     }
 
 
@@ -169,8 +192,37 @@ def _num(value: float | None) -> float:
 def _failed(exc: RewardServiceError, settings: Settings, n: int) -> list[dict[str, Any]]:
     if settings.on_error == "raise":
         raise exc
-    logger.warning("reward service failed for %d sample(s); scoring them 0.0 with masked=True: %s", n, exc)
+    if not isinstance(exc, ServiceDownError):  # one line per outage, not one per sample
+        logger.warning(
+            "reward service failed for %d sample(s); scoring them 0.0 with masked=True: %s", n, exc
+        )
     return [to_verl(None) for _ in range(n)]
+
+
+def _down() -> ServiceDownError:
+    return ServiceDownError("reward service known down; failing fast until a /health probe sees it up")
+
+
+def _probe(client: RewardClient, settings: Settings) -> bool:
+    try:
+        return client.health(timeout=settings.probe_timeout_s).get("status") == "ok"
+    except RewardServiceError:
+        return False
+
+
+def _score_sync(items: list[dict[str, Any]]) -> tuple[list[ScoreResult] | None, Settings, Exception | None]:
+    """Score through the process's client, unless the gate says the service is down."""
+    client, settings = _sync_client()
+    gate = _gate
+    if not gate.admit(lambda: _probe(client, settings)):
+        return None, settings, _down()
+    try:
+        results = client.score(items, rewards=settings.rewards)
+    except RewardServiceError as exc:
+        gate.failed(exc)
+        return None, settings, exc
+    gate.succeeded()
+    return results, settings, None
 
 
 def compute_score(
@@ -186,13 +238,12 @@ def compute_score(
         >>> compute_score("openai/gsm8k", "<think>6*7</think> \\\\boxed{42}", "42")["acc"]  # doctest: +SKIP
         1.0
     """
-    client, settings = _sync_client()
-    item = make_item(solution_str, ground_truth, extra_info, prefill_think=settings.prefill_think)
-    try:
-        [result] = client.score([item], rewards=settings.rewards)
-    except RewardServiceError as exc:
-        return _failed(exc, settings, 1)[0]
-    return to_verl(result)
+    item = make_item(solution_str, ground_truth, extra_info, prefill_think=_settings.prefill_think)
+    results, settings, error = _score_sync([item])
+    if results is None:
+        assert isinstance(error, RewardServiceError)
+        return _failed(error, settings, 1)[0]
+    return to_verl(results[0])
 
 
 def compute_score_batch(
@@ -213,23 +264,23 @@ def compute_score_batch(
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     if len(truths) != n or len(infos) != n:
         raise ValueError(f"{n} solution_strs but {len(truths)} ground_truths and {len(infos)} extra_infos")
-    client, settings = _sync_client()
     items = [
-        make_item(s, t, e, prefill_think=settings.prefill_think)
+        make_item(s, t, e, prefill_think=_settings.prefill_think)
         for s, t, e in zip(solution_strs, truths, infos, strict=True)
     ]
-    try:
-        results = client.score(items, rewards=settings.rewards)
-    except RewardServiceError as exc:
-        return _failed(exc, settings, n)
+    results, settings, error = _score_sync(items)
+    if results is None:
+        assert isinstance(error, RewardServiceError)
+        return _failed(error, settings, n)
     return [to_verl(r) for r in results]
 
 
 class _MicroBatcher:
     """Gathers the single-sample calls made on one event loop within ``window`` seconds into one request."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, gate: OutageGate) -> None:
         self.settings = settings
+        self.gate = gate
         self._queue: list[tuple[dict[str, Any], asyncio.Future[ScoreResult]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -270,13 +321,30 @@ class _MicroBatcher:
             ) as client:
                 results = await client.score([item for item, _ in batch], rewards=settings.rewards)
         except Exception as exc:
+            if isinstance(exc, RewardServiceError):
+                self.gate.failed(exc)
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
+        self.gate.succeeded()
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+async def _probe_async(settings: Settings) -> bool:
+    try:
+        async with AsyncRewardClient(
+            base_url=_urls(settings),
+            api_token=_token(settings),
+            timeout=settings.probe_timeout_s,
+            max_retries=0,
+            transport=settings.async_transport,
+        ) as client:
+            return (await client.health()).get("status") == "ok"
+    except RewardServiceError:
+        return False
 
 
 def _batcher() -> _MicroBatcher:
@@ -284,7 +352,7 @@ def _batcher() -> _MicroBatcher:
     with _lock:
         batcher = _batchers.get(loop)
         if batcher is None:
-            batcher = _batchers[loop] = _MicroBatcher(_settings)
+            batcher = _batchers[loop] = _MicroBatcher(_settings, _gate)
         return batcher
 
 
@@ -302,7 +370,10 @@ async def compute_score_async(
         1.0
     """
     batcher = _batcher()
-    item = make_item(solution_str, ground_truth, extra_info, prefill_think=batcher.settings.prefill_think)
+    settings = batcher.settings
+    item = make_item(solution_str, ground_truth, extra_info, prefill_think=settings.prefill_think)
+    if not await batcher.gate.admit_async(lambda: _probe_async(settings)):
+        return _failed(_down(), settings, 1)[0]
     try:
         result = await batcher.submit(item)
     except RewardServiceError as exc:

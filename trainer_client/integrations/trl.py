@@ -3,14 +3,18 @@
 TRL calls every reward function with ``prompts``, ``completions``, ``completion_ids`` and, as keyword
 arguments, each dataset column (one value per completion) plus ``trainer_state``, ``log_extra`` and
 ``log_metric``; it awaits all async functions together on its own event loop, weights each function's
-output by ``GRPOConfig.reward_weights``, logs it as ``rewards/<__name__>/mean`` and turns ``None`` into NaN,
-which it masks (a row where every function gives ``None`` gets advantage 0).
+output by ``GRPOConfig.reward_weights``, logs it as ``rewards/<__name__>/mean`` and turns ``None`` into NaN.
+A NaN is left out of each function's logged mean, but the weighted sum counts it as 0 unless the whole row is
+NaN; such a row is "unscorable": left out of its group's mean and std, and given advantage 0. So when a
+row's accuracy (or code score) could not be judged, every function here returns ``None`` for it, and a
+failed batch is ``None`` throughout with blank ``vrewards_answer``/``vrewards_outcome`` table columns. A row
+with no reference keeps its other components (accuracy alone is ``None``), as the service's reward does.
 
 :func:`make_reward_funcs` returns one async function per component (``vrewards_accuracy``,
-``vrewards_format``, ``vrewards_language``, or ``vrewards_reward`` for the service's weighted total), so TRL
-weights and charts each; all of them share ONE batched service call per step and rank: the first function
-called for a batch starts it, the others await the same future, found by a digest of the batch's prompts,
-completions and references.
+``vrewards_format``, ``vrewards_language``, ``vrewards_code``, or ``vrewards_reward`` for the service's
+weighted total), so TRL weights and charts each; all of them share ONE batched service call per step and
+rank: the first function called for a batch starts it, the others await the same future, found by a digest
+of the batch's prompts, completions and references.
 
 Example::
 
@@ -41,7 +45,14 @@ import httpx
 
 from trainer_client.client import DEFAULT_URL, AsyncRewardClient
 from trainer_client.errors import RewardServiceError
-from trainer_client.integrations._common import ANSWER_COLUMNS, as_text, completion_text, prompt_text
+from trainer_client.integrations._common import (
+    ANSWER_COLUMNS,
+    as_reference,
+    as_text,
+    code_tests_of,
+    completion_text,
+    prompt_text,
+)
 from trainer_client.types import COMPONENTS, RewardsSpec, ScoreResult
 
 logger = logging.getLogger(__name__)
@@ -68,6 +79,7 @@ class SharedScorer:
         rewards: RewardsSpec | None = None,
         answer_column: str | None = None,
         lang_column: str = "lang",
+        tests_column: str = "tests",
         prefill_think: bool = False,
         on_error: OnError = "mask",
         timeout: float = 120.0,
@@ -78,6 +90,7 @@ class SharedScorer:
         if on_error not in ("raise", "mask"):
             raise ValueError("on_error must be 'raise' or 'mask'")
         self.url = url
+        self.tests_column = tests_column
         self.api_token = api_token
         self.rewards = rewards
         self.answer_column = answer_column
@@ -128,12 +141,14 @@ class SharedScorer:
     ) -> list[dict[str, Any]]:
         """API.md items for a TRL batch (prompts and completions plain or conversational)."""
         n = len(completions)
-        answers = self._column(columns, [self.answer_column] if self.answer_column else ANSWER_COLUMNS, n)
+        names = [self.answer_column] if self.answer_column else ANSWER_COLUMNS
+        answers = [as_reference(v) for v in self._column(columns, names, n)]
         if self.answer_column and self.answer_column not in columns:
             raise KeyError(
                 f"answer column {self.answer_column!r} is not among the dataset columns {sorted(columns)}"
             )
-        langs = self._column(columns, [self.lang_column], n)
+        langs = [as_text(v) for v in self._column(columns, [self.lang_column], n)]
+        tests = [code_tests_of(v) for v in self._column(columns, [self.tests_column], n)]
         out = []
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             text = prompt_text(prompt, prefill_think=self.prefill_think)
@@ -141,7 +156,9 @@ class SharedScorer:
             if text is not None:
                 item["prompt"] = text
                 item["group"] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-            if answers[i] is not None:
+            if tests[i] is not None:
+                item["tests"] = tests[i]
+            elif answers[i] is not None:
                 item["answer"] = answers[i]
             if langs[i] is not None:
                 item["lang"] = langs[i]
@@ -149,14 +166,14 @@ class SharedScorer:
         return out
 
     @staticmethod
-    def _column(columns: Mapping[str, Any], names: Sequence[str], n: int) -> list[str | None]:
+    def _column(columns: Mapping[str, Any], names: Sequence[str], n: int) -> list[Any]:
         for candidate in names:
             values = columns.get(candidate)
             if values is not None:
                 values = list(values)
                 if len(values) != n:
                     raise ValueError(f"column {candidate!r} has {len(values)} values for {n} completions")
-                return [as_text(v) for v in values]
+                return values
         return [None] * n
 
     async def results(
@@ -235,20 +252,57 @@ class VRewardFunc:
         kwargs.pop("environments", None)
         results, owner = await self.shared.results(self.component, prompts, completions, kwargs)
         if results is None:
-            if owner and log_metric is not None:
-                log_metric("vrewards/failed_batches", 1.0)
+            if owner:
+                if log_metric is not None:
+                    log_metric("vrewards/failed_batches", 1.0)
+                if log_extra is not None and self.shared.log_columns:
+                    # TRL's table keeps a column's last values when a step logs none: blank them instead
+                    _log_columns([None] * len(completions), [None] * len(completions), log_extra)
             return [None] * len(completions)
         if owner:
             _log_batch(results, log_extra if self.shared.log_columns else None, log_metric)
         return [self.value(r) for r in results]
 
     def value(self, result: ScoreResult) -> float | None:
-        """This component's value in a result; ``None`` (masked by TRL) for a failed item or a null score."""
+        """This component's value in a result; ``None`` (masked by TRL) for a failed item, a null score, or
+        any component of a row whose accuracy was asked for and could not be judged (a time limit, an
+        unparseable reference): TRL masks a row only when every function gives ``None``, and otherwise
+        counts a ``None`` as 0, which would score an unjudged answer like a wrong one. A row with no
+        reference (``no_reference``) keeps its other components, as the service's reward does.
+
+        Example:
+            >>> f = VRewardFunc(SharedScorer(), "format")
+            >>> f.value(ScoreResult(scores={"accuracy": None, "format": 1.0}, details={"outcome": "timeout"}))
+            >>> f.value(ScoreResult(scores={"accuracy": None, "format": 1.0}, details={"outcome": "no_reference"}))
+            1.0
+        """
         if result.error is not None:
+            return None
+        if unjudged(result):
             return None
         if self.component == "reward":
             return result.reward
         return result.scores.get(self.component)
+
+
+def unjudged(result: ScoreResult) -> bool:
+    """A judgement was due and could not be made: accuracy is null for a reason other than a missing
+    reference, or a code item's tests could not be run to a verdict.
+
+    Example:
+        >>> unjudged(ScoreResult(scores={"accuracy": None}, details={"outcome": "timeout"}))
+        True
+    """
+    if "code" in result.scores and result.code is None:
+        return True
+    return "accuracy" in result.scores and result.accuracy is None and result.outcome != "no_reference"
+
+
+def _log_columns(
+    answers: list[str | None], outcomes: list[str | None], log_extra: Callable[[str, list[Any]], None]
+) -> None:
+    log_extra("vrewards_answer", answers)
+    log_extra("vrewards_outcome", outcomes)
 
 
 def _log_batch(
@@ -257,12 +311,13 @@ def _log_batch(
     log_metric: Callable[[str, float], None] | None,
 ) -> None:
     if log_extra is not None:
-        log_extra("vrewards_answer", [r.extracted_answer for r in results])
-        log_extra("vrewards_outcome", [r.outcome or (r.error or {}).get("code") for r in results])
+        outcomes = [r.outcome or (r.error or {}).get("code") for r in results]
+        _log_columns([r.extracted_answer for r in results], outcomes, log_extra)
     if log_metric is not None and results:
         n = float(len(results))
         log_metric("vrewards/item_errors", sum(r.error is not None for r in results) / n)
         log_metric("vrewards/accuracy_null", sum(r.error is None and r.accuracy is None for r in results) / n)
+        log_metric("vrewards/masked_rows", sum(r.error is not None or unjudged(r) for r in results) / n)
         log_metric("vrewards/no_answer", sum(r.outcome == "no_answer" for r in results) / n)
 
 
@@ -272,6 +327,7 @@ def make_reward_funcs(
     *,
     answer_column: str | None = None,
     lang_column: str = "lang",
+    tests_column: str = "tests",
     prefill_think: bool = False,
     rewards: RewardsSpec | None = None,
     api_token: str | None = None,
@@ -287,10 +343,13 @@ def make_reward_funcs(
 
     Args:
         url: the service URL, or several replicas.
-        components: any of ``accuracy``, ``format``, ``language`` and ``reward`` (the weighted total).
+        components: any of ``accuracy``, ``format``, ``language``, ``code`` and ``reward`` (the weighted
+            total).
         answer_column: dataset column with the reference answer (default: the first of ``answer``,
             ``solution``, ``ground_truth`` present).
         lang_column: dataset column with the target language (optional; else inferred from the prompt).
+        tests_column: dataset column with a code test spec (``{"kind", "cases"}``, or APPS-style
+            ``{"inputs", "outputs"}``, as a dict or JSON string); a row with one is sent as ``tests``.
         prefill_think: the chat template ends the prompt with ``<think>`` (DeepSeek-R1 style), so the
             completion starts inside the reasoning block.
         rewards: API.md ``rewards`` block sent with each call (default: only the requested components, with
@@ -321,6 +380,7 @@ def make_reward_funcs(
         rewards=rewards,
         answer_column=answer_column,
         lang_column=lang_column,
+        tests_column=tests_column,
         prefill_think=prefill_think,
         on_error=on_error,
         timeout=timeout,
