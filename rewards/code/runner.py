@@ -62,7 +62,6 @@ _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_MESSAGE = 200
 _OPEN_FILES = 32
-_PROCESSES = 16  # threads count too; fork is refused by the filter anyway
 _SIGKILL, _SIGXCPU, _SIGXFSZ = 9, 24, 25
 
 
@@ -138,9 +137,11 @@ def _set_limits(job: dict[str, Any]) -> None:
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_FSIZE, output),
         (resource.RLIMIT_NOFILE, _OPEN_FILES),
-        (resource.RLIMIT_NPROC, _PROCESSES),
+        (resource.RLIMIT_NPROC, int(job["processes"])),
         (resource.RLIMIT_CORE, 0),
     ):
+        if limit == resource.RLIMIT_NPROC and not value:
+            continue  # no user namespace of our own: the count would include the service's own tasks
         _soft, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         hard_value = value + 1 if limit == resource.RLIMIT_CPU else value
@@ -340,6 +341,7 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         _emit(out, {"compile_error": _message(exc)})
         return
     libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)  # a killed worker takes its runner with it
     if job.get("self_filter"):  # no bubblewrap to load the sandbox-wide filter: the runner loads it
         own = bytes.fromhex(job["self_filter"])
         own_buffer = ctypes.create_string_buffer(own, len(own))

@@ -49,6 +49,7 @@ _SANDBOX_UID = "65534"
 _TMPFS_SLACK = 16 << 20
 _SYSTEM_LIBS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32")
 _INTERPRETER_FLAGS = ("-I", "-S", "-B", "-X", "utf8")
+_PROCESSES = 16
 
 
 class SandboxUnavailable(Exception):
@@ -119,6 +120,8 @@ def _job(program: str, spec: CodeTests, limits: CodeLimits, self_filter: bytes |
         "memory_mb": spec.memory_mb,
         "output_bytes": limits.output_bytes,
         "filter": bpf.hex(),
+        # tasks (threads too) a case may hold: counted per user namespace, so only with bubblewrap's
+        "processes": _PROCESSES if limits.sandbox == "bwrap" else 0,
         "self_filter": self_filter.hex() if self_filter else "",
     }
     return marshal.dumps(job)  # read by the runner with the interpreter's fastest loader
