@@ -121,6 +121,24 @@ async def test_code_items_cannot_starve_math_items() -> None:
     assert [res["details"]["code_outcome"] for res in code_results] == ["passed"] * 4
 
 
+@pytest.mark.usefixtures("bwrap_ready")
+async def test_one_worker_alternates_programs_and_math() -> None:
+    """A pool of one worker has no worker to spare: after each program it takes waiting math first."""
+    sleeper = {"kind": "stdin_stdout", "cases": [{"output": "ok"}], "time_limit_s": 3}
+    slow = [_item(f"slow-{i}", "import time\ntime.sleep(0.5)\nprint('ok')", sleeper) for i in range(4)]
+    async with serve(workers=1, **SETTINGS) as client:
+        pool = client.app.state.service.pool  # type: ignore[attr-defined]
+        assert pool.code_workers == 1
+        code_task = asyncio.create_task(client.post("/score", json={"items": slow}))
+        while pool.code_busy == 0:
+            await asyncio.sleep(0.01)
+        r = await client.post("/score", json={"items": [MATH] * 4})
+        assert [res["scores"]["accuracy"] for res in r.json()["results"]] == [1.0] * 4
+        assert not code_task.done()  # math went ahead of the three programs still queued
+        code_results = (await code_task).json()["results"]
+    assert [res["details"]["code_outcome"] for res in code_results] == ["passed"] * 4
+
+
 FAKE_BWRAP = "#!/bin/sh\necho 'bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n"
 
 
