@@ -62,6 +62,9 @@ async def test_every_outcome_in_one_batch() -> None:
         assert r.status_code == 200
         results = r.json()["results"]
         health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
+    assert 'vrewards_code_outcomes_total{outcome="timeout"} 2.0' in metrics
+    assert 'vrewards_code_outcomes_total{outcome="tests_invalid"} 3.0' in metrics
     assert [res["id"] for res in results] == [row[0] for row in SERVICE_CASES] + ["math"]
     for (case_id, _program, _tests, score, outcome), res in zip(SERVICE_CASES, results, strict=False):
         assert res["details"]["code_outcome"] == outcome, (case_id, res["details"])
