@@ -186,9 +186,13 @@ def run_program(
     Example:
         >>> from rewards.code.spec import parse_tests
         >>> spec = parse_tests({"kind": "stdin_stdout", "cases": [{"input": "2", "output": "4"}]}, CodeLimits())
+        >>> from rewards.code.runner import output_digest
         >>> seen = []
-        >>> run_program("print(int(input()) * 2)", spec, CodeLimits(), seen.append).finished  # doctest: +SKIP
+        >>> keep = lambda record: seen.append(record) is None
+        >>> run_program("print(int(input()) * 2)", spec, CodeLimits(sandbox="none"), keep).finished
         True
+        >>> seen[0]["status"], seen[0]["digest"] == output_digest("4")
+        ('ok', True)
     """
     workdir = tempfile.mkdtemp(prefix="vrewards-code-") if limits.sandbox == "none" else ""
     read_fd = write_fd = -1
@@ -340,8 +344,8 @@ def sandbox_status(limits: CodeLimits) -> tuple[bool, str]:
     """Whether programs can run here under ``limits`` (a trivial program through the real sandbox).
 
     Example:
-        >>> sandbox_status(CodeLimits(sandbox="none"))[0]  # doctest: +SKIP
-        True
+        >>> sandbox_status(CodeLimits(sandbox="none"))
+        (True, 'none (no isolation)')
     """
     from rewards.code.spec import parse_tests
 
