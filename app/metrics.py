@@ -91,15 +91,19 @@ class Metrics:
         self.outcomes = Counter(
             "vrewards_accuracy_outcomes", "Accuracy outcomes by reason.", ["outcome"], registry=r
         )
+        self.code_outcomes = Counter(
+            "vrewards_code_outcomes", "Code outcomes (code items only).", ["outcome"], registry=r
+        )
         self.item_errors = Counter(
             "vrewards_item_errors", "Items that could not be scored, by code.", ["code"], registry=r
         )
         # (ScoredResult field, histogram child) per component; label children cached (labels() takes a lock)
         self._columns: list[tuple[str, Any]] = [
-            (name, self.scores.labels(name)) for name in ("reward", "accuracy", "format", "language")
+            (name, self.scores.labels(name)) for name in ("reward", "accuracy", "format", "language", "code")
         ]
         self._per_route: dict[str, tuple[Any, Any]] = {}
         self._outcomes: dict[str, Any] = {}
+        self._code_outcomes: dict[str, Any] = {}
         self._errors: dict[str, Any] = {}
 
     def attach(self, pool: WorkerPool) -> None:
@@ -137,6 +141,8 @@ class Metrics:
                     hist.observe(value)
             if r.outcome is not None:
                 self._child(self.outcomes, self._outcomes, r.outcome).inc()
+            if r.code_outcome is not None:
+                self._child(self.code_outcomes, self._code_outcomes, r.code_outcome).inc()
             if r.error_code is not None:
                 self._child(self.item_errors, self._errors, r.error_code).inc()
 

@@ -28,20 +28,26 @@ Example:
 
 from __future__ import annotations
 
+# Only what the interpreter loads fast: json and threading are imported when a job needs them, signal
+# numbers are Linux's (the ``signal`` module would import ``enum``), the digest is the built-in SHA-256.
 import builtins
-import contextlib
 import ctypes
-import hashlib
 import io
-import json
+import marshal
 import os
 import resource
 import select
-import signal
 import sys
-import threading
 import time
-from typing import Any
+
+try:
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - Python >= 3.12 renamed it
+    from hashlib import sha256
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Child exit statuses (the program's own exit status is folded onto these).
 EXIT_OK = 0
@@ -56,7 +62,7 @@ _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 _MAX_MESSAGE = 200
 _OPEN_FILES = 32
-_PROCESSES = 16  # threads count too; fork is refused by the filter anyway
+_SIGKILL, _SIGXCPU, _SIGXFSZ = 9, 24, 25
 
 
 def normalize_output(text: str) -> str:
@@ -74,15 +80,46 @@ def output_digest(text: str) -> str:
         >>> output_digest("4\\n") == output_digest("4")
         True
     """
-    return hashlib.sha256(normalize_output(text).encode("utf-8", "replace")).hexdigest()
+    return sha256(normalize_output(text).encode("utf-8", "replace")).hexdigest()
 
 
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+def _json_string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _encode(value: Any) -> str:
+    """JSON for the runner's own records (str, int, float, bool, None, dict); ``value`` (a function
+    case's result) goes through the json module, imported only for function tests."""
+    if isinstance(value, str):
+        return _json_string(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int) or (isinstance(value, float) and value - value == 0):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json_string(k)}:{_encode(v)}" for k, v in value.items()) + "}"
+    return _result_json(value)
+
+
 def _emit(out: Any, record: dict[str, Any]) -> None:
-    out.write(json.dumps(record, ensure_ascii=True) + "\n")
+    out.write(_encode(record) + "\n")
     out.flush()
 
 
@@ -100,9 +137,11 @@ def _set_limits(job: dict[str, Any]) -> None:
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_FSIZE, output),
         (resource.RLIMIT_NOFILE, _OPEN_FILES),
-        (resource.RLIMIT_NPROC, _PROCESSES),
+        (resource.RLIMIT_NPROC, int(job["processes"])),
         (resource.RLIMIT_CORE, 0),
     ):
+        if limit == resource.RLIMIT_NPROC and not value:
+            continue  # no user namespace of our own: the count would include the service's own tasks
         _soft, hard = resource.getrlimit(limit)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         hard_value = value + 1 if limit == resource.RLIMIT_CPU else value
@@ -124,6 +163,8 @@ def _fresh_streams() -> None:
 
 
 def _result_json(value: Any) -> str:
+    import json
+
     return json.dumps(value, ensure_ascii=True, allow_nan=True)
 
 
@@ -138,6 +179,9 @@ def _call(namespace: dict[str, Any], fn_name: str, args: list[Any]) -> Any:
 
 
 def _join_threads() -> None:
+    threading = sys.modules.get("threading")  # no module, no threads to wait for
+    if threading is None:
+        return
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
@@ -147,7 +191,7 @@ def _child(code: Any, job: dict[str, Any], paths: dict[str, str], prog: _SockFpr
     """Runs in the forked child: confine, then run the program. Returns the exit status."""
     try:
         os.setpgid(0, 0)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() == 1:
+        if libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0) != 0 or os.getppid() == 1:
             return EXIT_SETUP
         fds = (
             os.open(paths["in"], os.O_RDONLY),
@@ -191,10 +235,13 @@ def _child(code: Any, job: dict[str, Any], paths: dict[str, str], prog: _SockFpr
     except BaseException as exc:
         status, report = EXIT_RUNTIME_ERROR, {"error": _message(exc)}
     if report is not None:
+        # the report file: b"V" + the returned value as JSON, or b"E" + an error message
         try:
-            data = _result_json(report).encode("ascii")
+            data = b"V" + _result_json(report["value"]).encode("ascii") if "value" in report else b""
         except (TypeError, ValueError, RecursionError, MemoryError) as exc:
-            status, data = EXIT_RUNTIME_ERROR, _result_json({"error": _message(exc)}).encode("ascii")
+            status, report = EXIT_RUNTIME_ERROR, {"error": "the value is not JSON: " + _message(exc)}
+        if "error" in report:
+            data = b"E" + report["error"].encode("utf-8", "replace")
         try:
             view = memoryview(data)
             while view:
@@ -203,6 +250,20 @@ def _child(code: Any, job: dict[str, Any], paths: dict[str, str], prog: _SockFpr
             if exc.errno == 27:
                 status = EXIT_OUTPUT
     return status
+
+
+def _decode_report(data: bytes) -> dict[str, Any]:
+    """The child's report file (which the program could also have written: checked, never trusted)."""
+    if data[:1] == b"E":
+        return {"error": data[1:].decode("utf-8", "replace")}
+    if data[:1] == b"V":
+        import json
+
+        try:
+            return {"value": json.loads(data[1:])}
+        except (ValueError, RecursionError):
+            return {}
+    return {}
 
 
 def _wait(pid: int, limit_s: float) -> tuple[int, float, bool]:
@@ -218,8 +279,10 @@ def _wait(pid: int, limit_s: float) -> tuple[int, float, bool]:
         os.close(pidfd)
     if timed_out:
         for kill in (os.killpg, os.kill):
-            with contextlib.suppress(OSError):
-                kill(pid, signal.SIGKILL)
+            try:  # noqa: SIM105 - contextlib would cost this interpreter's start-up an import
+                kill(pid, _SIGKILL)
+            except OSError:  # already gone
+                pass
     _pid, status, _usage = os.wait4(pid, 0)
     return status, time.monotonic() - start, timed_out
 
@@ -237,9 +300,9 @@ def _status(wait_status: int, timed_out: bool, output_size: int, job: dict[str, 
         return "timeout"
     if os.WIFSIGNALED(wait_status):
         sig = os.WTERMSIG(wait_status)
-        if sig == signal.SIGXCPU or sig == signal.SIGKILL:
+        if sig in (_SIGXCPU, _SIGKILL):
             return "timeout"  # the CPU-time rlimit (soft SIGXCPU, hard SIGKILL)
-        if sig == signal.SIGXFSZ:
+        if sig == _SIGXFSZ:
             return "output_limit"
         return "runtime_error"
     code = os.WEXITSTATUS(wait_status)
@@ -278,6 +341,7 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         _emit(out, {"compile_error": _message(exc)})
         return
     libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)  # a killed worker takes its runner with it
     if job.get("self_filter"):  # no bubblewrap to load the sandbox-wide filter: the runner loads it
         own = bytes.fromhex(job["self_filter"])
         own_buffer = ctypes.create_string_buffer(own, len(own))
@@ -292,6 +356,8 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
     buffer = ctypes.create_string_buffer(bpf, len(bpf))
     prog = _SockFprog(len(bpf) // 8, ctypes.addressof(buffer))
     paths = {name: os.path.join(workdir, name) for name in ("in", "out", "result")}
+    if job["kind"] == "function":
+        import json  # noqa: F401 - loaded once here, so each case's child has it already
     limit_s = float(job["time_limit_s"])
     for index, case in enumerate(job["cases"]):
         _clear(workdir)
@@ -310,12 +376,7 @@ def run(job: dict[str, Any], workdir: str, out: Any) -> None:
         status = _status(wait_status, timed_out, len(output), job)
         record: dict[str, Any] = {"case": index, "status": status, "time_s": round(elapsed, 4)}
         result = _read(paths["result"], int(job["output_bytes"]) + 1)
-        try:
-            report = json.loads(result) if result else None
-        except ValueError:
-            report = None
-        if not isinstance(report, dict):
-            report = {}
+        report = _decode_report(result)
         if status == "ok":
             if job["kind"] == "function":
                 if "value" in report:
@@ -338,7 +399,7 @@ def main() -> None:
     out = sys.stdout
     os.environ.clear()  # started with none; the interpreter's own locale coercion added LC_CTYPE
     _emit(out, {"ready": True})
-    job = json.loads(sys.stdin.buffer.read())
+    job = marshal.loads(sys.stdin.buffer.read())
     sys.stdin.close()
     run(job, sys.argv[1], out)
 

@@ -231,6 +231,8 @@ def server() -> Iterator[Server]:
         client.close()
         proc.terminate()
         proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

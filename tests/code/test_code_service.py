@@ -62,6 +62,9 @@ async def test_every_outcome_in_one_batch() -> None:
         assert r.status_code == 200
         results = r.json()["results"]
         health = (await client.get("/health")).json()
+        metrics = (await client.get("/metrics")).text
+    assert 'vrewards_code_outcomes_total{outcome="timeout"} 2.0' in metrics
+    assert 'vrewards_code_outcomes_total{outcome="tests_invalid"} 3.0' in metrics
     assert [res["id"] for res in results] == [row[0] for row in SERVICE_CASES] + ["math"]
     for (case_id, _program, _tests, score, outcome), res in zip(SERVICE_CASES, results, strict=False):
         assert res["details"]["code_outcome"] == outcome, (case_id, res["details"])
@@ -117,6 +120,24 @@ async def test_code_items_cannot_starve_math_items() -> None:
             assert [res["scores"]["accuracy"] for res in r.json()["results"]] == [1.0] * 8
             assert not code_task.done()  # the programs are still waiting for the one code worker
             assert pool.code_busy <= 1
+        code_results = (await code_task).json()["results"]
+    assert [res["details"]["code_outcome"] for res in code_results] == ["passed"] * 4
+
+
+@pytest.mark.usefixtures("bwrap_ready")
+async def test_one_worker_alternates_programs_and_math() -> None:
+    """A pool of one worker has no worker to spare: after each program it takes waiting math first."""
+    sleeper = {"kind": "stdin_stdout", "cases": [{"output": "ok"}], "time_limit_s": 3}
+    slow = [_item(f"slow-{i}", "import time\ntime.sleep(0.5)\nprint('ok')", sleeper) for i in range(4)]
+    async with serve(workers=1, **SETTINGS) as client:
+        pool = client.app.state.service.pool  # type: ignore[attr-defined]
+        assert pool.code_workers == 1
+        code_task = asyncio.create_task(client.post("/score", json={"items": slow}))
+        while pool.code_busy == 0:
+            await asyncio.sleep(0.01)
+        r = await client.post("/score", json={"items": [MATH] * 4})
+        assert [res["scores"]["accuracy"] for res in r.json()["results"]] == [1.0] * 4
+        assert not code_task.done()  # math went ahead of the three programs still queued
         code_results = (await code_task).json()["results"]
     assert [res["details"]["code_outcome"] for res in code_results] == ["passed"] * 4
 

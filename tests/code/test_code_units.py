@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from rewards.code import extract_program, parse_tests, values_equal
+from rewards.code.runner import _encode as runner_encode
 from rewards.code.runner import normalize_output
 from rewards.code.spec import InvalidTests
 from rewards.config import CodeConfig, CodeLimits, ConfigError, RewardConfig
@@ -204,3 +206,22 @@ REFERENCE_CASES: list[tuple[Any, bool]] = [
 @pytest.mark.parametrize(("answer", "present"), REFERENCE_CASES)
 def test_has_reference(answer: Any, present: bool) -> None:
     assert has_reference(answer) is present
+
+
+# ------------------------------------------------------------------ the runner's records are valid JSON
+RECORD_CASES: list[dict[str, Any]] = [
+    {"case": 0, "status": "ok", "time_s": 0.0123, "digest": "ab" * 32},
+    {"case": 1, "status": "runtime_error", "message": 'quote " backslash \\ newline \n tab \t'},
+    {"message": "nul \x00 del \x7f line sep \u2028 emoji \U0001f600 surrogate \ud800"},
+    {"value": [1, 2.5, None, True, {"k": "v"}]},
+    {"value": float("inf"), "other": float("nan")},
+    {"done": True, "ready": False},
+]
+
+
+@pytest.mark.parametrize("record", RECORD_CASES)
+def test_runner_records_round_trip(record: dict[str, Any]) -> None:
+    line = runner_encode(record)
+    assert "\n" not in line and line.isascii()
+    decoded = json.loads(line)
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(record, sort_keys=True)
