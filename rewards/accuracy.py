@@ -134,9 +134,9 @@ def judge(reference: str, answer: str, rel_tol: float = 1e-6, percent_prompt: bo
     return _judge_cached(reference, answer, rel_tol, percent_prompt)
 
 
-# "2,74": digits, a comma, digits that are not a thousands group. Against a one-number reference it is a
+# "2,74" (or "x = 2,74"): digits, a comma, digits that are not a thousands group. Against a one-number reference it is a
 # decimal comma (2.74), the only sensible reading there; never its tail (74).
-_DECIMAL_COMMA = re.compile(r"^\s*([+-]?\d+),(\d+)\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*((?:[A-Za-z](?:_\{?\w{1,4}\}?)?\s*=\s*)?[+-]?\d+),(\d+)\s*$")
 
 
 def _judge(reference: str, answer: str, rel_tol: float, percent_prompt: bool) -> bool:
@@ -146,7 +146,7 @@ def _judge(reference: str, answer: str, rel_tol: float, percent_prompt: bool) ->
     if "," in answer and isinstance(gold, Scalar):
         written = normalize_answer(answer)
         comma = _DECIMAL_COMMA.match(written)
-        if comma is not None and not _is_thousands(written):
+        if comma is not None and not _is_thousands(written.rpartition("=")[2]):
             answer = f"{comma.group(1)}.{comma.group(2)}"
     try:
         pred = _parse(_gold_text(answer))
