@@ -289,7 +289,16 @@ def _final_phrase_after(after: str) -> str | None:
     match = _last_match(_PHRASE, after)
     if match is None or not _FINAL_WORDS.search(match.group()):
         return None
-    text = _after_phrase(after[match.end() :])
+    rest = after[match.end() :].lstrip(" \t*:")
+    spans = _math_spans(rest[:MAX_EXTRACT_CHARS])
+    if not (spans and not rest[: spans[0][0]].strip(" *\n")):
+        cut = _SENTENCE_END.search(rest)
+        piece = rest[: cut.start()] if cut else rest
+        if len(_LONG_WORD.findall(_strip_math(piece))) >= 2:
+            return (
+                None  # "the answer is correct since 12 > 10": a remark about the boxed answer, which stands
+            )
+    text = _after_phrase(rest)
     if text is None or not any(c.isdigit() or c == "\\" for c in text):
         return None  # "I hope the answer is right.": no answer here, the box stands
     return text

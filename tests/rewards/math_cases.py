@@ -885,6 +885,8 @@ CASES: list[MathCase] = [
         NE,
     ),
     MathCase("final-answer sentence", "3", r"\boxed{3}. The final answer is 4.", NE),
+    MathCase("final-answer sentence", "12", r"\boxed{12}. The answer is correct since 12 > 10.", EQ),
+    MathCase("final-answer sentence", "10", r"\boxed{12}. The answer is correct since 12 > 10.", NE),
     # ---------------------------------------------------------------- references that name their quantity
     MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 5}", EQ),
     MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\frac{\sqrt{6}}{6}}", EQ),
