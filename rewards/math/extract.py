@@ -1,11 +1,16 @@
 """Find the final answer in an answer region (API.md, "Final answer").
 
-Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``), else the last ``<answer>`` tag,
-else a phrase such as "final answer is" (unless a GSM8K ``#### N`` line comes after it), else ``#### N``,
-else markdown bold, else the last math span or number, whichever ends later (LaTeX written without
-delimiters on the last line counts as math). Boxes are found anywhere in the region (every one of them
-counts for the ambiguity rule); the other methods look only at the region's tail, where a final answer can
-be. Every scan is linear: ``str.find``/``rfind`` loops and regexes without nested quantifiers.
+Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``) unless an explicit final-answer
+phrase stating an answer comes after it (the box was an intermediate), else the last ``<answer>`` tag, else a
+phrase such as "final answer is" (unless a GSM8K ``#### N`` line comes after it), else ``#### N``, else
+markdown bold, else the last math span or number, whichever ends later (LaTeX written without delimiters on
+the last line counts as math). That last candidate comes with the earlier ones joined to it by "or", "and" or
+commas ("Either 3 or 4" is the answer ``3 or 4``), and a final sentence that hedges between it and an
+earlier one is taken whole, so alternatives are judged as a box holding them would be. An ellipsis ending an
+answer is part of it (``5...`` is not ``5``); digits joined by commas are one token (``2,74`` never yields
+``74``). Boxes are found anywhere in the region (every one of them counts for the ambiguity rule); the other
+methods look only at the region's tail, where a final answer can be. Every scan is linear or bounded:
+``str.find``/``rfind`` loops and regexes without nested quantifiers over windows of fixed size.
 """
 
 from __future__ import annotations

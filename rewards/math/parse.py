@@ -1,5 +1,13 @@
-"""Answer text -> a structured value: scalar, list/set/tuple/interval, union, matrix, relation, assignment,
-multiple-choice letter or plain text.
+"""Answer text -> a structured value: scalar, list/set/tuple/interval/ratio, union, matrix, relation, bounds,
+assignment, multiple-choice letter or plain text.
+
+Beyond plain LaTeX it reads: a quantity named on the left (``AB = 4``, ``|AB| = 1``, ``\\frac{NO}{BO} = ...``,
+``V_1:V_2 = 11:21``) as its value; ratios and clock times (``11:21``, ``9:30 pm``); base-n numerals
+(``1112112_3``); bounds on an expression (``1 \\le |z| \\le 2``, ``|z| \\in [1, 2]``); an exact value followed
+by an approximation (``\\frac13 \\approx 0.333``) as the exact value; numbers in English words (``forty two``);
+a repeating decimal written with an ellipsis (``0.1666...``) while any other value followed by one is not
+read; unevaluated matrix sums, scalar multiples, products, transposes and small powers, evaluated within the
+matrix and node bounds.
 
 The text is normalized (:mod:`rewards.math.normalize`), read by the fast number path when it is a plain
 number, checked by the text guards, split at the top level (commas, "and", ``\\cup``, relations), and its
