@@ -4,6 +4,10 @@ Two verbs and two bounded caches: the reference is parsed once per distinct text
 each distinct (reference, extracted answer) pair is judged once (:func:`judge`). A GRPO group shares one
 reference, so its completions parse the gold once and identical answers are judged once.
 
+The reference may be a list of acceptable answers (any one matching is right; each is parsed once). The
+prompt, when given, only decides how a percentage is read (:func:`asks_for_percentage`). Several boxes that
+disagree are a hedge (``ambiguous``) unless together they are exactly the reference's parts.
+
 Outcomes (``details.outcome``): ``equivalent`` 1.0; ``not_equivalent``, ``no_answer``, ``ambiguous`` 0.0;
 ``no_reference`` null; ``gold_unparseable`` as ``config.unparseable_gold`` says. The library never times out
 (every step is bounded); the service adds hard deadlines and reports ``timeout`` itself.
