@@ -27,6 +27,7 @@ _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _BRACE = re.compile(r"\\[{}]|[{}]")
 _PHRASE = re.compile(
     r"(?:final\s+answer|the\s+answer|answer)(?:\s+is\s*:?|\s*:|\s*=)|(?:the\s+)?(?:result|solution)\s+is\s*:?"
+    r"|final\s+answer(?=[ \t]*\**[ \t]*\n)"  # a "**Final Answer**" or "## Final Answer" heading line
     r"|(?:correct|right|best)\s+(?:option|choice)\s+is\s*:?"
     # the same in the languages policies drift to (zh, fr, es, de, pt, it, ru, ja)
     r"|(?:最终)?答案(?:是|为|：|:)|la\s+r[ée]ponse\s+(?:finale\s+)?est\s*:?|la\s+respuesta\s+(?:final\s+)?es\s*:?"

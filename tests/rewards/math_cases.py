@@ -880,6 +880,18 @@ CASES: list[MathCase] = [
     MathCase("final-answer sentence", "200", r"So \boxed{200}. I hope the answer is clear.", EQ),
     MathCase(
         "final-answer sentence",
+        "10455",
+        "Each block holds \\boxed{200} seats.\n\n**Final Answer**\n$$10455$$",
+        EQ,
+    ),
+    MathCase(
+        "final-answer sentence",
+        "200",
+        "Each block holds \\boxed{200} seats.\n\n**Final Answer**\n$$10455$$",
+        NE,
+    ),
+    MathCase(
+        "final-answer sentence",
         "200",
         r"Each block holds $\boxed{200}$ seats; adding all blocks and the rest, the final answer is $10,455$.",
         NE,
