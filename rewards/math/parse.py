@@ -178,7 +178,10 @@ _LONE_SYMBOL = re.compile(
 # A quantity named on the left of "=": a segment or figure in capitals (AB, |AB|, \overline{AB}, \angle ABC,
 # m\angle A), a symbol with a subscript (V_1), or a ratio or quotient of such names (V_1:V_2, \frac{NO}{BO}).
 _NAME = (
-    r"(?:[A-Z]{2,4}'*|\|\s*[A-Z]{1,4}\s*\||\\overline\s*\{\s*[A-Z]{2,4}\s*\}|(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}"
+    r"(?:[A-Z]{2,4}'*|[A-Z][a-z]{2,12}|\|\s*[A-Z]{1,4}\s*\|"
+    r"|\\(?:overline|overrightarrow|vec|widehat|overarc)\s*\{\s*[A-Za-z]{1,4}\s*\}"
+    r"|(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}|[A-Za-z]_\{[^{}=]{1,20}\}"
+    r"|[a-zA-Z](?:_\{?\w{1,4}\}?)?\(\s*[-\w.,\s]{1,12}\)"
     r"|\|\s*" + _SYMBOL + r"\s*\||" + _SYMBOL + r"'*)"
 )
 _NAMED_QUANTITY = re.compile(

@@ -908,6 +908,12 @@ CASES: list[MathCase] = [
     MathCase("named quantities", r"(11,7) \text{ or } (7,11)", r"\boxed{(7, 11), (11, 7)}", EQ),
     MathCase("named quantities", r"\angle ABC = 30^\circ", r"\boxed{30}", EQ),
     MathCase("named quantities", "4", r"\boxed{AB = 4}", EQ),
+    MathCase("named quantities", r"S_{\triangle ABC} = 6", r"The area is \boxed{6}.", EQ),
+    MathCase("named quantities", "f(2) = 5", r"\boxed{5}", EQ),
+    MathCase("named quantities", "AB:BC = 2:3", r"\boxed{2:3}", EQ),
+    MathCase("named quantities", "f(2) = 5", r"\boxed{2}", NE),
+    MathCase("named quantities", r"S_{\triangle ABC} = 6", r"\boxed{3}", NE),
+    MathCase("named quantities", "x + y = 5", r"\boxed{5}", NE),  # an equation, not a named value
     MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 6}", NE),
     MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\sqrt6}", NE),
     MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{21:11}", NE),
