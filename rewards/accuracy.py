@@ -82,9 +82,23 @@ def parse_gold(reference: str) -> Answer | None:
     return _parse_gold_cached(reference)
 
 
+# A reference that is a whole worked solution states its answer the way a completion does.
+_STATED_BY = frozenset({"phrase", "gsm8k", "answer_tag"})
+
+
 def _parse_gold(reference: str) -> Answer | None:
     try:
         return _parse(_gold_text(reference))
+    except (Unparseable, Refused):
+        pass
+    # a worked solution without a box ("... #### 72", "... The final answer is 14."): its stated answer
+    if "boxed" in reference or "fbox" in reference:
+        return None
+    extraction = extract_answer(reference)
+    if extraction.method not in _STATED_BY or extraction.text is None:
+        return None
+    try:
+        return _parse(extraction.text)
     except (Unparseable, Refused):
         return None
 

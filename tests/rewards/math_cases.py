@@ -48,6 +48,11 @@ SOLUTION_GOLD = (
 SOLUTION_WITH_PHRASE_GOLD = (
     r"The first row holds $\boxed{12}$ seats, and there are 9 rows. The final answer is 108."
 )
+GSM8K_SOLUTION_GOLD = (
+    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n"
+    "Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72"
+)
+PHRASE_SOLUTION_GOLD = "First compute 3 + 4 = 7. Then double it. The final answer is 14."
 MATRIX_SUM_GOLD = r"2\begin{pmatrix}1\\2\end{pmatrix} + \begin{pmatrix}3\\4\end{pmatrix}"
 MATRIX_PRODUCT_GOLD = r"\begin{pmatrix}1&2\\3&4\end{pmatrix}\begin{pmatrix}1\\1\end{pmatrix}"
 
@@ -857,6 +862,12 @@ CASES: list[MathCase] = [
     MathCase(
         "references with several boxes", r"The roots are $\boxed{2}$ and $\boxed{3}$.", r"\boxed{3}", NE
     ),
+    # ---------------------------------------------------------------- worked solutions without a box as references
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, r"\boxed{72}", EQ),
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, "She sold 72 clips.\n#### 72", EQ),
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, r"\boxed{24}", NE),
+    MathCase("worked-solution references", PHRASE_SOLUTION_GOLD, r"\boxed{14}", EQ),
+    MathCase("worked-solution references", PHRASE_SOLUTION_GOLD, r"\boxed{7}", NE),
     # ---------------------------------------------------------------- one answer in separate boxes
     MathCase("answers in parts", "3, 5", r"So $x = \boxed{3}$ and $y = \boxed{5}$.", EQ),
     MathCase("answers in parts", "(3, 5)", r"\boxed{3} and \boxed{5}", EQ),
