@@ -45,8 +45,11 @@ MAX_CACHED_CHARS = 2000
 
 # The prompt asks for a percentage: "what percent", "as a percentage", "percentage of", "in %"; but a number
 # followed by "percent" ("a 20 percent discount") only states one.
-_PERCENT_WORD = re.compile(r"\bper\s?cent(?:age)?s?\b", re.IGNORECASE)
-_PERCENT_UNIT = re.compile(r"\b(?:in|as\s+an?)\s+(?:\\)?%", re.IGNORECASE)
+_PERCENT_WORD = re.compile(
+    r"\b(?:per\s?cent(?:age)?s?|pourcentage|porcentaje|porcentagem|prozent(?:satz)?|percentuale)\b",
+    re.IGNORECASE,
+)
+_PERCENT_UNIT = re.compile(r"\b(?:in|as\s+an?)\s+(?:\\)?%|百分比|百分数|百分之几", re.IGNORECASE)
 _NUMBER_BEFORE = re.compile(r"\d\s*(?:\\text\{\s*)?$")
 
 
