@@ -38,8 +38,11 @@ _PHRASE = re.compile(
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
 # digits joined by commas are one token ("1,000", the decimal comma "2,74", the list "1,2,3"), never their tail;
-# a trailing ellipsis belongs to the number ("5...")
-_NUMBER_BODY = r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d+)*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?(?:\.\.\.?|…)?"
+# a percent sign or word and a trailing ellipsis belong to the number ("50 percent", "5...")
+_NUMBER_BODY = (
+    r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d+)*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?"
+    r"(?:\s?(?:\\?%|per\s?cents?\b|percentage\b|pct\b))?(?:\.\.\.?|…)?"
+)
 _NUMBER = re.compile(_NUMBER_BODY)
 # An earlier candidate joined to the final one by "or", "and" or a comma: the sentence offers alternatives (or
 # a list), which is read whole, as a box holding it would be ("Either 3 or 4" is the answer "3 or 4").

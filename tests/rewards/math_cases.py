@@ -807,6 +807,9 @@ CASES: list[MathCase] = [
     MathCase("percent readings", "12", r"\boxed{1200\%}", NE, PERCENT_PROMPT),
     MathCase("percent readings", "12", r"\boxed{0.12\%}", NE, PERCENT_PROMPT),
     MathCase("percent readings", r"30\%", r"\boxed{0.3\%}", NE),
+    MathCase("percent readings", "50", "The price went up by 50 percent.", NE),
+    MathCase("percent readings", "0.5", "The price went up by 50 percent.", EQ),
+    MathCase("percent readings", "50", "The price went up by 50 percent.", EQ, PERCENT_PROMPT),
     # ---------------------------------------------------------------- an ellipsis is part of the answer
     MathCase("ellipsis", "5", r"\boxed{5...}", NE),
     MathCase("ellipsis", "5", r"\boxed{5\ldots}", NE),
