@@ -320,14 +320,15 @@ def score_accuracy(
             return 1.0, details
         details["outcome"] = "gold_unparseable"
         return _UNPARSEABLE_SCORES[config.unparseable_gold], details
+    percent_prompt = asks_for_percentage(prompt)
     if len(extraction.boxed) > 1 and _ambiguous(extraction.boxed, config.rel_tol):
         # boxes that disagree: a hedge, unless together they are exactly the reference's parts
-        if any(_parts_match(ref, gold, extraction.boxed, config.rel_tol) for ref, gold in parsed):
+        boxed = extraction.boxed
+        if any(_parts_match(ref, gold, boxed, config.rel_tol, percent_prompt) for ref, gold in parsed):
             details["outcome"] = "equivalent"
             return 1.0, details
         details["outcome"] = "ambiguous"
         return 0.0, details
-    percent_prompt = asks_for_percentage(prompt)
     if any(judge(ref, answer, config.rel_tol, percent_prompt) for ref, _ in parsed):
         details["outcome"] = "equivalent"
         return 1.0, details
@@ -358,10 +359,14 @@ def _ambiguous(boxed: tuple[str, ...], rel_tol: float) -> bool:
 _ORDERED_KINDS = frozenset({"tuple", "paren"})
 
 
-def _parts_match(reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: float) -> bool:
+def _parts_match(
+    reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: float, percent_prompt: bool
+) -> bool:
     """True when the distinct boxes, in the order first written, are exactly the reference's parts (``3`` and
     ``5`` for ``3, 5`` or ``(3, 5)``; in the reference's order where it is ordered); or when the last box is
     the whole reference and each other box one of its parts."""
+    if isinstance(gold, Assign):
+        gold = gold.value  # "(x, y) = (3, 5)"
     if not isinstance(gold, Seq) or gold.kind not in ("list", "set", *_ORDERED_KINDS):
         return False
     distinct = list(dict.fromkeys(b.strip() for b in boxed if b.strip()))
@@ -369,11 +374,16 @@ def _parts_match(reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: 
         return False
     if len(distinct) == len(gold.items):
         joined = ", ".join(distinct)
-        if judge(reference, f"({joined})" if gold.kind in _ORDERED_KINDS else joined, rel_tol):
+        if judge(
+            reference, f"({joined})" if gold.kind in _ORDERED_KINDS else joined, rel_tol, percent_prompt
+        ):
             return True
-    if not judge(reference, distinct[-1], rel_tol):
+    last = boxed[-1].strip()
+    if not judge(reference, last, rel_tol, percent_prompt):
         return False
-    for box in distinct[:-1]:
+    for box in distinct:
+        if box == last:
+            continue
         try:
             part = _parse(_gold_text(box))
         except (Unparseable, Refused):

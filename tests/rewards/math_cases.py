@@ -877,6 +877,11 @@ CASES: list[MathCase] = [
     MathCase("answers in parts", "3, 5", r"\boxed{5}, \boxed{3}", EQ),  # the reference lists them in no order
     MathCase("answers in parts", "x=3, y=5", r"$\boxed{x=3}$, $\boxed{y=5}$", EQ),
     MathCase("answers in parts", "3, 5", r"\boxed{3}, \boxed{5}; together \boxed{3, 5}", EQ),
+    MathCase("answers in parts", "(x, y) = (3, 5)", r"$x = \boxed{3}$, $y = \boxed{5}$", EQ),
+    MathCase(
+        "answers in parts", "3, 5", r"\boxed{3, 5}, that is \boxed{3} and \boxed{5}, so \boxed{3, 5}", EQ
+    ),
+    MathCase("answers in parts", "(x, y) = (3, 5)", r"$x = \boxed{5}$, $y = \boxed{3}$", AMB),
     MathCase(
         "answers in parts", "(3, 5)", r"\boxed{5} and \boxed{3}", AMB
     ),  # an ordered pair keeps its order
