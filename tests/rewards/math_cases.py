@@ -933,6 +933,11 @@ CASES: list[MathCase] = [
     MathCase("named quantities", "f(2) = 5", r"\boxed{2}", NE),
     MathCase("named quantities", r"S_{\triangle ABC} = 6", r"\boxed{3}", NE),
     MathCase("named quantities", "x + y = 5", r"\boxed{5}", NE),  # an equation, not a named value
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{AB = 5, CD = 4}", NE),  # names keep their values
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{CD = 5, AB = 4}", EQ),
+    MathCase("named quantities", "x=1, y=2", r"\boxed{x = 2, y = 1}", NE),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{\frac{11}{21}}", EQ),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{\frac{21}{11}}", NE),
     MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 6}", NE),
     MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\sqrt6}", NE),
     MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{21:11}", NE),
