@@ -159,3 +159,38 @@ def test_unreadable_references_never_match_by_accident(reference: str, region: s
         score, details = score_accuracy(region, reference, AccuracyConfig(unparseable_gold=rule))
         assert details["outcome"] == outcome
         assert score != 1.0 or outcome == "equivalent"
+
+
+# ------------------------------------------------------------------------------------------ matrix arithmetic
+# (reference, boxed answer, outcome): evaluated within the bounds; sizes that do not fit, or a power past the
+# bound, leave the reference unparseable (null), never matched by accident.
+MATRIX_ARITHMETIC = [
+    (
+        r"\begin{pmatrix}1&2\end{pmatrix}\begin{pmatrix}3\\4\end{pmatrix}",
+        r"\begin{pmatrix}11\end{pmatrix}",
+        "equivalent",
+    ),
+    (r"\begin{pmatrix}x&0\\0&x\end{pmatrix}^{2}", r"\begin{pmatrix}x^2&0\\0&x^2\end{pmatrix}", "equivalent"),
+    (
+        r"\begin{pmatrix}x&0\\0&x\end{pmatrix}^{2}",
+        r"\begin{pmatrix}2x&0\\0&2x\end{pmatrix}",
+        "not_equivalent",
+    ),
+    (r"-\begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}-1\\-2\end{pmatrix}", "equivalent"),
+    (
+        r"\begin{pmatrix}1&2\end{pmatrix} + \begin{pmatrix}1\\2\end{pmatrix}",
+        r"\begin{pmatrix}2&4\end{pmatrix}",
+        "gold_unparseable",
+    ),
+    (
+        r"\begin{pmatrix}1&1\\0&1\end{pmatrix}^{9}",
+        r"\begin{pmatrix}1&9\\0&1\end{pmatrix}",
+        "gold_unparseable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reference", "answer", "outcome"), MATRIX_ARITHMETIC)
+def test_matrix_arithmetic_in_references(reference: str, answer: str, outcome: str) -> None:
+    _, details = score_accuracy(f"\\boxed{{{answer}}}", reference, CONFIG)
+    assert details["outcome"] == outcome, details
