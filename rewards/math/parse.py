@@ -28,7 +28,7 @@ from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, MAX_RAW_CHARS,
 from rewards.math.matrices import evaluate_matrix_expression
 from rewards.math.normalize import normalize_answer, normalize_text
 from rewards.math.numbers import Num, parse_number
-from rewards.math.words import leading_scale, number_from_words
+from rewards.math.words import is_noun_tail, leading_scale, number_from_words, spelled_with_noun
 
 
 class Unparseable(ValueError):
@@ -685,10 +685,12 @@ def _scalar_or_text(s: str) -> Answer:
         body = body[:-1].rstrip().removesuffix("\\")
     if _is_wordy(body):
         spelled = number_from_words(body)
+        if spelled is None:
+            spelled = spelled_with_noun(body)
         if spelled is not None:
             return Scalar(num(spelled), False, None, percent)
         m = _NUMBER_WORDS.match(body)
-        if m:
+        if m and (is_noun_tail(m.group(2)) or leading_scale(m.group(2)) != 1):
             number = parse_number(m.group(1))
             if number is not None:
                 scale = leading_scale(m.group(2))

@@ -85,3 +85,39 @@ def _whole_from_words(words: list[str]) -> int | None:
             return None
         seen = True
     return total + current if seen else None
+
+
+# Words that turn "5 ..." into more than one number, or an operation: never a noun after a number.
+_NOT_A_NOUN = frozenset({"or", "and", "to", "plus", "minus", "times", "over", "divided", "but", "not", "nor"})
+
+
+def is_noun_tail(words: str) -> bool:
+    """True when ``words`` (after a number) only names what is counted: at most four words, none a number
+    word or a connective (``apples``, ``square units``; not ``or six``, ``and a half``).
+
+    Example:
+        >>> is_noun_tail("red apples"), is_noun_tail("or six"), is_noun_tail("thousand")
+        (True, False, True)
+    """
+    parts = [w for w in _WORD_SPLIT.split(words.lower().strip()) if w]
+    if not parts or len(parts) > 4:
+        return False
+    for w in parts:
+        if w in _NOT_A_NOUN or w in _UNITS or w in _TENS or w == "hundred" or w in _DENOMINATORS:
+            return False
+    return True
+
+
+def spelled_with_noun(text: str) -> Fraction | None:
+    """A number in words followed by what it counts (``twelve dollars``, ``forty two apples``), or ``None``.
+
+    Example:
+        >>> spelled_with_noun("twelve dollars"), spelled_with_noun("two or three pens")
+        (Fraction(12, 1), None)
+    """
+    words = [w for w in _WORD_SPLIT.split(text.lower().strip()) if w]
+    for k in range(min(len(words) - 1, 12), 0, -1):
+        value = number_from_words(" ".join(words[:k]))
+        if value is not None:
+            return value if is_noun_tail(" ".join(words[k:])) else None
+    return None
