@@ -13,7 +13,9 @@ import pytest
 from rewards.accuracy import asks_for_percentage, cache_stats, clear_caches, score_accuracy
 from rewards.config import AccuracyConfig
 from rewards.math.normalize import undouble_backslashes
-from rewards.math.parse import number_from_words
+from rewards.math.words import number_from_words
+from rewards.registry import score_item
+from rewards.types import Item
 
 CONFIG = AccuracyConfig()
 UNREADABLE = r"2^{2^{2^{2^{2^{2}}}}}"  # refused by the text guards: never parsed
@@ -51,6 +53,12 @@ def test_list_references(region: str, reference: str | list[str] | tuple[str, ..
     score, details = score_accuracy(region, reference, CONFIG)
     assert (score, details["outcome"]) == (SCORES[outcome], outcome), details
     json.dumps(details)
+
+
+def test_list_reference_through_the_registry() -> None:
+    item = Item.from_dict({"completion": "<think>3 or 6?</think> \\boxed{6}", "answer": ["3", "6"]})
+    result = score_item(item)
+    assert (result.scores["accuracy"], result.details["outcome"]) == (1.0, "equivalent")
 
 
 def test_each_listed_reference_is_parsed_once() -> None:
