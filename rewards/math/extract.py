@@ -57,6 +57,7 @@ _FINAL_WORDS = re.compile(
 )
 MAX_ALTERNATIVES = 20
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|might\s+be|could\s+be)\b", re.IGNORECASE)
+_CONCLUSION = re.compile(r"\b(?:so|thus|therefore|hence|total|gives?|makes?|equals?)\b|=", re.IGNORECASE)
 # prose inside a math span ("$The final answer is $"): two words of 3+ letters and nothing mathematical
 _PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
 _MATHY = re.compile(r"[\d\\^_=]")
@@ -342,13 +343,19 @@ def _with_alternatives(tail: str, start: int, text: str) -> str:
         start = match.start()
     if len(parts) > 1:
         return " ".join(reversed(parts))
-    # a final sentence that hedges between this candidate and an earlier one ("4, but it could be 3") is
-    # read whole, and so judged as the hedge it is
+    # a final sentence that hedges between this candidate and the one before it ("4, but it could be 3") is
+    # read whole, and so judged as the hedge it is; a conclusion between them ("..., so 12") is no hedge
     period = tail.rfind(". ", 0, start)
     sentence_start = max(period + 2 if period >= 0 else 0, tail.rfind("\n", 0, start) + 1)
     before = tail[sentence_start:start]
-    if _HEDGE.search(before) and (_NUMBER.search(before) or "$" in before or "\\(" in before):
-        return _clean(tail[sentence_start:start] + text) or text
+    previous = max((m.end() for m in _NUMBER.finditer(before)), default=-1)
+    dollar = before.rfind("$")
+    previous = max(previous, dollar + 1 if dollar >= 0 else -1)
+    if previous < 0:
+        return text
+    between = before[previous:]
+    if _HEDGE.search(between) and not _CONCLUSION.search(between):
+        return _clean(before + text) or text
     return text
 
 

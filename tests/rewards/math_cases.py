@@ -832,6 +832,8 @@ CASES: list[MathCase] = [
     MathCase("hedges without a box", "12", "So she has 10 or 12 apples.", NE),
     MathCase("hedges without a box", "3", "I think it is 4, but it could be 3.", NE),
     MathCase("hedges without a box", "4", "We could compute 3 + 1 = 4.", EQ),
+    MathCase("hedges without a box", "12", "She buys either 3 packs of 4 or 2 packs of 6, so 12 pens.", EQ),
+    MathCase("hedges without a box", "4", "Hmm, 3? Or 4?", NE),
     MathCase("hedges without a box", "3, 4", "The two roots are 3 and 4.", EQ),
     MathCase("hedges without a box", "4", "It looked like 3 at first, but checking again it is 4.", EQ),
     MathCase("hedges without a box", "(3, 4)", "The point has coordinates 3, 4", EQ),
