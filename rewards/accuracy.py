@@ -164,7 +164,7 @@ def _judge(reference: str, answer: str, rel_tol: float, percent_prompt: bool) ->
     gold = parse_gold(reference)
     if gold is None:
         return False
-    if "," in answer and isinstance(gold, Scalar):
+    if "," in answer and isinstance(gold.value if isinstance(gold, Assign) else gold, Scalar):
         written = normalize_answer(answer)
         comma = _DECIMAL_COMMA.match(written)
         if comma is not None and not _is_thousands(written.rpartition("=")[2]):

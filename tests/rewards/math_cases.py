@@ -846,6 +846,7 @@ CASES: list[MathCase] = [
     MathCase("decimal commas", "74", r"\boxed{2{,}74}", NE),
     MathCase("decimal commas", "2.74", r"\boxed{2{,}74}", EQ),
     MathCase("decimal commas", "2.5", r"\boxed{x = 2,5}", EQ),
+    MathCase("decimal commas", "x = 2.5", r"\boxed{2,5}", EQ),
     MathCase("decimal commas", "5", r"\boxed{x = 2,5}", NE),
     MathCase("decimal commas", "2500", r"\boxed{x = 2,500}", EQ),
     MathCase("decimal commas", "2.74", r"\boxed{2,74}", EQ),
