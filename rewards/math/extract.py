@@ -305,9 +305,8 @@ def _final_phrase_after(after: str) -> str | None:
         cut = _SENTENCE_END.search(rest)
         piece = rest[: cut.start()] if cut else rest
         if len(_LONG_WORD.findall(_strip_math(piece))) >= 2:
-            return (
-                None  # "the answer is correct since 12 > 10": a remark about the boxed answer, which stands
-            )
+            # "the answer is correct since 12 > 10": a remark about the boxed answer, which stands
+            return None
     text = _after_phrase(rest)
     if text is None or not any(c.isdigit() or c == "\\" for c in text):
         return None  # "I hope the answer is right.": no answer here, the box stands
