@@ -37,15 +37,14 @@ class Unparseable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scalar:
-    """One number or expression. ``num`` is set for plain numbers (the fast path); ``base`` and ``digits`` for a
-    number written in base n."""
+    """One number or expression. ``num`` is set for plain numbers (the fast path), ``base`` for a number
+    written in base n."""
 
     node: Node
     decimal: bool = False
     num: Num | None = None
     percent: bool = False
     base: int = 0  # written with a base subscript (1112112_3): the value is read in that base
-    digits: str = ""  # the digits as written, for a base-n number
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,7 +651,7 @@ def _base_n(s: str) -> Scalar | None:
         value = int(m.group(1), base)
     except ValueError:
         return None  # a digit the base does not have
-    return Scalar(num(value), base=base, digits=m.group(1).upper())
+    return Scalar(num(value), base=base)
 
 
 def _ratio(s: str, depths: list[int], depth: int) -> Seq | None:
