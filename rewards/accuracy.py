@@ -50,6 +50,7 @@ _PERCENT_WORD = re.compile(
     re.IGNORECASE,
 )
 _PERCENT_UNIT = re.compile(r"\b(?:in|as\s+an?)\s+(?:\\)?%|百分比|百分数|百分之几", re.IGNORECASE)
+_PERCENT_MARK = re.compile(r"%|per\s?cent|pct", re.IGNORECASE)
 _NUMBER_BEFORE = re.compile(r"\d\s*(?:\\text\{\s*)?$")
 
 
@@ -320,20 +321,27 @@ def score_accuracy(
             return 1.0, details
         details["outcome"] = "gold_unparseable"
         return _UNPARSEABLE_SCORES[config.unparseable_gold], details
-    percent_prompt = asks_for_percentage(prompt)
     if len(extraction.boxed) > 1 and _ambiguous(extraction.boxed, config.rel_tol):
         # boxes that disagree: a hedge, unless together they are exactly the reference's parts
         boxed = extraction.boxed
+        percent_prompt = _percent_prompt(boxed, prompt)
         if any(_parts_match(ref, gold, boxed, config.rel_tol, percent_prompt) for ref, gold in parsed):
             details["outcome"] = "equivalent"
             return 1.0, details
         details["outcome"] = "ambiguous"
         return 0.0, details
+    percent_prompt = _percent_prompt((answer,), prompt)
     if any(judge(ref, answer, config.rel_tol, percent_prompt) for ref, _ in parsed):
         details["outcome"] = "equivalent"
         return 1.0, details
     details["outcome"] = "not_equivalent"
     return 0.0, details
+
+
+def _percent_prompt(answers: Sequence[str], prompt: str | None) -> bool:
+    """The prompt asks for a percentage; looked at only when an answer is written with a percent sign or word,
+    the one case where it matters."""
+    return any(_PERCENT_MARK.search(a) for a in answers) and asks_for_percentage(prompt)
 
 
 def _references(reference: str | Sequence[str] | None) -> list[str]:
