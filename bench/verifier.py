@@ -10,8 +10,8 @@ each (caches cold), and the ratio ours/theirs. Categories:
 - ``latex``: MATH-style items (:func:`bench.common.latex_cases`): fractions, radicals, intervals, matrices, pi
   expressions; half right, half wrong, often in another equivalent form; every reference distinct.
 
-Ours: ``rewards.accuracy.score_accuracy`` on ``split_regions(completion, prompt).answer``; "accepted" means
-a score of 1. Math-Verify, by default in its strongest configuration: the reference parsed as LaTeX
+Ours: ``rewards.accuracy.score_accuracy`` on ``split_regions(completion, prompt).answer``, with the prompt (it
+decides how a percentage is read); "accepted" means a score of 1. Math-Verify, by default in its strongest configuration: the reference parsed as LaTeX
 (``parse("$gold$", [LatexExtractionConfig()])``) and, when that finds nothing, with a plain ``parse(gold)``;
 the whole completion (as trainers pass it) parsed with the default extraction (LaTeX, then plain
 expressions); then ``verify``. ``--trl`` instead copies TRL's ``accuracy_reward`` exactly: ``parse(gold)``,

@@ -4,6 +4,10 @@ Two verbs and two bounded caches: the reference is parsed once per distinct text
 each distinct (reference, extracted answer) pair is judged once (:func:`judge`). A GRPO group shares one
 reference, so its completions parse the gold once and identical answers are judged once.
 
+The reference may be a list of acceptable answers (any one matching is right; each is parsed once). The
+prompt, when given, only decides how a percentage is read (:func:`asks_for_percentage`). Several boxes that
+disagree are a hedge (``ambiguous``) unless together they are exactly the reference's parts.
+
 Outcomes (``details.outcome``): ``equivalent`` 1.0; ``not_equivalent``, ``no_answer``, ``ambiguous`` 0.0;
 ``no_reference`` null; ``gold_unparseable`` as ``config.unparseable_gold`` says. The library never times out
 (every step is bounded); the service adds hard deadlines and reports ``timeout`` itself.
@@ -41,8 +45,12 @@ MAX_CACHED_CHARS = 2000
 
 # The prompt asks for a percentage: "what percent", "as a percentage", "percentage of", "in %"; but a number
 # followed by "percent" ("a 20 percent discount") only states one.
-_PERCENT_WORD = re.compile(r"\bper\s?cent(?:age)?s?\b", re.IGNORECASE)
-_PERCENT_UNIT = re.compile(r"\b(?:in|as\s+an?)\s+(?:\\)?%", re.IGNORECASE)
+_PERCENT_WORD = re.compile(
+    r"\b(?:per\s?cent(?:age)?s?|pourcentage|porcentaje|porcentagem|prozent(?:satz)?|percentuale)\b",
+    re.IGNORECASE,
+)
+_PERCENT_UNIT = re.compile(r"\b(?:in|as\s+an?)\s+(?:\\)?%|百分比|百分数|百分之几", re.IGNORECASE)
+_PERCENT_MARK = re.compile(r"%|per\s?cent|pct", re.IGNORECASE)
 _NUMBER_BEFORE = re.compile(r"\d\s*(?:\\text\{\s*)?$")
 
 
@@ -78,9 +86,23 @@ def parse_gold(reference: str) -> Answer | None:
     return _parse_gold_cached(reference)
 
 
+# A reference that is a whole worked solution states its answer the way a completion does.
+_STATED_BY = frozenset({"phrase", "gsm8k", "answer_tag"})
+
+
 def _parse_gold(reference: str) -> Answer | None:
     try:
         return _parse(_gold_text(reference))
+    except (Unparseable, Refused):
+        pass
+    # a worked solution without a box ("... #### 72", "... The final answer is 14."): its stated answer
+    if "boxed" in reference or "fbox" in reference:
+        return None
+    extraction = extract_answer(reference)
+    if extraction.method not in _STATED_BY or extraction.text is None:
+        return None
+    try:
+        return _parse(extraction.text)
     except (Unparseable, Refused):
         return None
 
@@ -134,19 +156,19 @@ def judge(reference: str, answer: str, rel_tol: float = 1e-6, percent_prompt: bo
     return _judge_cached(reference, answer, rel_tol, percent_prompt)
 
 
-# "2,74": digits, a comma, digits that are not a thousands group. Against a one-number reference it is a
+# "2,74" (or "x = 2,74"): digits, a comma, digits that are not a thousands group. Against a one-number reference it is a
 # decimal comma (2.74), the only sensible reading there; never its tail (74).
-_DECIMAL_COMMA = re.compile(r"^\s*([+-]?\d+),(\d+)\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*((?:[A-Za-z](?:_\{?\w{1,4}\}?)?\s*=\s*)?[+-]?\d+),(\d+)\s*$")
 
 
 def _judge(reference: str, answer: str, rel_tol: float, percent_prompt: bool) -> bool:
     gold = parse_gold(reference)
     if gold is None:
         return False
-    if "," in answer and isinstance(gold, Scalar):
+    if "," in answer and isinstance(gold.value if isinstance(gold, Assign) else gold, Scalar):
         written = normalize_answer(answer)
         comma = _DECIMAL_COMMA.match(written)
-        if comma is not None and not _is_thousands(written):
+        if comma is not None and not _is_thousands(written.rpartition("=")[2]):
             answer = f"{comma.group(1)}.{comma.group(2)}"
     try:
         pred = _parse(_gold_text(answer))
@@ -301,17 +323,25 @@ def score_accuracy(
         return _UNPARSEABLE_SCORES[config.unparseable_gold], details
     if len(extraction.boxed) > 1 and _ambiguous(extraction.boxed, config.rel_tol):
         # boxes that disagree: a hedge, unless together they are exactly the reference's parts
-        if any(_parts_match(ref, gold, extraction.boxed, config.rel_tol) for ref, gold in parsed):
+        boxed = extraction.boxed
+        percent_prompt = _percent_prompt(boxed, prompt)
+        if any(_parts_match(ref, gold, boxed, config.rel_tol, percent_prompt) for ref, gold in parsed):
             details["outcome"] = "equivalent"
             return 1.0, details
         details["outcome"] = "ambiguous"
         return 0.0, details
-    percent_prompt = asks_for_percentage(prompt)
+    percent_prompt = _percent_prompt((answer,), prompt)
     if any(judge(ref, answer, config.rel_tol, percent_prompt) for ref, _ in parsed):
         details["outcome"] = "equivalent"
         return 1.0, details
     details["outcome"] = "not_equivalent"
     return 0.0, details
+
+
+def _percent_prompt(answers: Sequence[str], prompt: str | None) -> bool:
+    """The prompt asks for a percentage; looked at only when an answer is written with a percent sign or word,
+    the one case where it matters."""
+    return any(_PERCENT_MARK.search(a) for a in answers) and asks_for_percentage(prompt)
 
 
 def _references(reference: str | Sequence[str] | None) -> list[str]:
@@ -337,10 +367,14 @@ def _ambiguous(boxed: tuple[str, ...], rel_tol: float) -> bool:
 _ORDERED_KINDS = frozenset({"tuple", "paren"})
 
 
-def _parts_match(reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: float) -> bool:
+def _parts_match(
+    reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: float, percent_prompt: bool
+) -> bool:
     """True when the distinct boxes, in the order first written, are exactly the reference's parts (``3`` and
     ``5`` for ``3, 5`` or ``(3, 5)``; in the reference's order where it is ordered); or when the last box is
     the whole reference and each other box one of its parts."""
+    if isinstance(gold, Assign):
+        gold = gold.value  # "(x, y) = (3, 5)"
     if not isinstance(gold, Seq) or gold.kind not in ("list", "set", *_ORDERED_KINDS):
         return False
     distinct = list(dict.fromkeys(b.strip() for b in boxed if b.strip()))
@@ -348,11 +382,16 @@ def _parts_match(reference: str, gold: Answer, boxed: tuple[str, ...], rel_tol: 
         return False
     if len(distinct) == len(gold.items):
         joined = ", ".join(distinct)
-        if judge(reference, f"({joined})" if gold.kind in _ORDERED_KINDS else joined, rel_tol):
+        if judge(
+            reference, f"({joined})" if gold.kind in _ORDERED_KINDS else joined, rel_tol, percent_prompt
+        ):
             return True
-    if not judge(reference, distinct[-1], rel_tol):
+    last = boxed[-1].strip()
+    if not judge(reference, last, rel_tol, percent_prompt):
         return False
-    for box in distinct[:-1]:
+    for box in distinct:
+        if box == last:
+            continue
         try:
             part = _parse(_gold_text(box))
         except (Unparseable, Refused):

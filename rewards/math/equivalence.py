@@ -57,6 +57,11 @@ def _eq(g: Answer, p: Answer, tol: float) -> bool:
     if isinstance(g, Assign):
         if isinstance(p, Assign):
             return _eq(g.value, p.value, tol) and all(_eq(g.value, x, tol) for x in p.also)
+        if isinstance(p, Scalar) and ":" in g.name and isinstance(g.value, Seq) and len(g.value.items) == 2:
+            # a named ratio (V_1:V_2 = 11:21) as one number: 11/21
+            a, b = g.value.items
+            if isinstance(a, Scalar) and isinstance(b, Scalar):
+                return _node_eq(div(a.node, b.node), a.decimal or b.decimal, p.node, p.decimal, tol)
         return _eq(g.value, p, tol)
     if isinstance(p, Assign):
         return _eq(g, p.value, tol) and all(_eq(g, x, tol) for x in p.also)
@@ -119,6 +124,10 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
     if "ratio" in kinds:
         return kinds == {"ratio"} and _ratio_eq(g, p, tol)
     if kinds <= {"set", "list"}:
+        by_name = _named_values(g.items), _named_values(p.items)
+        if by_name[0] is not None and by_name[1] is not None and set(by_name[0]) == set(by_name[1]):
+            # both name every value with the same names (AB=4, CD=5): each name keeps its own value
+            return all(_eq(by_name[0][k], by_name[1][k], tol) for k in by_name[0])
         return _multiset_eq(g.items, p.items, tol)
     if "interval" in kinds:
         if kinds == {"interval", "paren"}:
@@ -134,6 +143,19 @@ def _seq_eq(g: Seq, p: Answer, tol: float) -> bool:
     if kinds <= _PAIR_KINDS | {"list"}:
         return _ordered_eq(g.items, p.items, tol)  # an ordered reference keeps its order
     return False
+
+
+def _named_values(items: tuple[Answer, ...]) -> dict[str, Answer] | None:
+    """``{name: value}`` when every item is an assignment to a distinct name, else ``None``."""
+    out: dict[str, Answer] = {}
+    for x in items:
+        if not isinstance(x, Assign):
+            return None
+        name = x.name.replace(" ", "")
+        if name in out:
+            return None
+        out[name] = x
+    return out
 
 
 def _ratio_eq(g: Seq, p: Seq, tol: float) -> bool:

@@ -1,11 +1,16 @@
 """Find the final answer in an answer region (API.md, "Final answer").
 
-Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``), else the last ``<answer>`` tag,
-else a phrase such as "final answer is" (unless a GSM8K ``#### N`` line comes after it), else ``#### N``,
-else markdown bold, else the last math span or number, whichever ends later (LaTeX written without
-delimiters on the last line counts as math). Boxes are found anywhere in the region (every one of them
-counts for the ambiguity rule); the other methods look only at the region's tail, where a final answer can
-be. Every scan is linear: ``str.find``/``rfind`` loops and regexes without nested quantifiers.
+Order: the last ``\\boxed{}``/``\\fbox{}`` (nested braces, or ``\\boxed 5``) unless an explicit final-answer
+phrase stating an answer comes after it (the box was an intermediate), else the last ``<answer>`` tag, else a
+phrase such as "final answer is" (unless a GSM8K ``#### N`` line comes after it), else ``#### N``, else
+markdown bold, else the last math span or number, whichever ends later (LaTeX written without delimiters on
+the last line counts as math). That last candidate comes with the earlier ones joined to it by "or", "and" or
+commas ("Either 3 or 4" is the answer ``3 or 4``), and a final sentence that hedges between it and an
+earlier one is taken whole, so alternatives are judged as a box holding them would be. An ellipsis ending an
+answer is part of it (``5...`` is not ``5``); digits joined by commas are one token (``2,74`` never yields
+``74``). Boxes are found anywhere in the region (every one of them counts for the ambiguity rule); the other
+methods look only at the region's tail, where a final answer can be. Every scan is linear or bounded:
+``str.find``/``rfind`` loops and regexes without nested quantifiers over windows of fixed size.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _BRACE = re.compile(r"\\[{}]|[{}]")
 _PHRASE = re.compile(
     r"(?:final\s+answer|the\s+answer|answer)(?:\s+is\s*:?|\s*:|\s*=)|(?:the\s+)?(?:result|solution)\s+is\s*:?"
+    r"|final\s+answer(?=[ \t]*\**[ \t]*\n)"  # a "**Final Answer**" or "## Final Answer" heading line
     r"|(?:correct|right|best)\s+(?:option|choice)\s+is\s*:?"
     # the same in the languages policies drift to (zh, fr, es, de, pt, it, ru, ja)
     r"|(?:最终)?答案(?:是|为|：|:)|la\s+r[ée]ponse\s+(?:finale\s+)?est\s*:?|la\s+respuesta\s+(?:final\s+)?es\s*:?"
@@ -32,8 +38,11 @@ _PHRASE = re.compile(
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
 _MATH_DELIM = re.compile(r"\$\$|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
 # digits joined by commas are one token ("1,000", the decimal comma "2,74", the list "1,2,3"), never their tail;
-# a trailing ellipsis belongs to the number ("5...")
-_NUMBER_BODY = r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d+)*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?(?:\.\.\.?|…)?"
+# a percent sign or word and a trailing ellipsis belong to the number ("50 percent", "5...")
+_NUMBER_BODY = (
+    r"(?<![A-Za-z_\d.])-?(?:\d+(?:,\d+)*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?"
+    r"(?:\s?(?:\\?%|per\s?cents?\b|percentage\b|pct\b))?(?:\.\.\.?|…)?"
+)
 _NUMBER = re.compile(_NUMBER_BODY)
 # An earlier candidate joined to the final one by "or", "and" or a comma: the sentence offers alternatives (or
 # a list), which is read whole, as a box holding it would be ("Either 3 or 4" is the answer "3 or 4").
@@ -48,6 +57,7 @@ _FINAL_WORDS = re.compile(
 )
 MAX_ALTERNATIVES = 20
 _HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly|might\s+be|could\s+be)\b", re.IGNORECASE)
+_CONCLUSION = re.compile(r"\b(?:so|thus|therefore|hence|total|gives?|makes?|equals?)\b|=", re.IGNORECASE)
 # prose inside a math span ("$The final answer is $"): two words of 3+ letters and nothing mathematical
 _PROSE = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")
 _MATHY = re.compile(r"[\d\\^_=]")
@@ -289,7 +299,15 @@ def _final_phrase_after(after: str) -> str | None:
     match = _last_match(_PHRASE, after)
     if match is None or not _FINAL_WORDS.search(match.group()):
         return None
-    text = _after_phrase(after[match.end() :])
+    rest = after[match.end() :].lstrip(" \t*:")
+    spans = _math_spans(rest[:MAX_EXTRACT_CHARS])
+    if not (spans and not rest[: spans[0][0]].strip(" *\n")):
+        cut = _SENTENCE_END.search(rest)
+        piece = rest[: cut.start()] if cut else rest
+        if len(_LONG_WORD.findall(_strip_math(piece))) >= 2:
+            # "the answer is correct since 12 > 10": a remark about the boxed answer, which stands
+            return None
+    text = _after_phrase(rest)
     if text is None or not any(c.isdigit() or c == "\\" for c in text):
         return None  # "I hope the answer is right.": no answer here, the box stands
     return text
@@ -324,13 +342,19 @@ def _with_alternatives(tail: str, start: int, text: str) -> str:
         start = match.start()
     if len(parts) > 1:
         return " ".join(reversed(parts))
-    # a final sentence that hedges between this candidate and an earlier one ("4, but it could be 3") is
-    # read whole, and so judged as the hedge it is
+    # a final sentence that hedges between this candidate and the one before it ("4, but it could be 3") is
+    # read whole, and so judged as the hedge it is; a conclusion between them ("..., so 12") is no hedge
     period = tail.rfind(". ", 0, start)
     sentence_start = max(period + 2 if period >= 0 else 0, tail.rfind("\n", 0, start) + 1)
     before = tail[sentence_start:start]
-    if _HEDGE.search(before) and (_NUMBER.search(before) or "$" in before or "\\(" in before):
-        return _clean(tail[sentence_start:start] + text) or text
+    previous = max((m.end() for m in _NUMBER.finditer(before)), default=-1)
+    dollar = before.rfind("$")
+    previous = max(previous, dollar + 1 if dollar >= 0 else -1)
+    if previous < 0:
+        return text
+    between = before[previous:]
+    if _HEDGE.search(between) and not _CONCLUSION.search(between):
+        return _clean(before + text) or text
     return text
 
 

@@ -2,7 +2,9 @@
 
 Strips what never changes the value: math delimiters, ``\\left``/``\\right``, spacing commands, ``\\text``
 and font wrappers, degrees, currency, units written after a number, thousands separators (``1{,}000``,
-``1,\\!000``, ``1\\,000``) and trailing punctuation. Every pattern here is linear (no nested quantifiers).
+``1,\\!000``, ``1\\,000``) and trailing punctuation; halves backslashes doubled by escaping twice; writes
+``percent``/``pct``/``per cent`` after a number as ``%`` and an ellipsis as ``\\ldots`` (kept: it is part of the
+answer). Every pattern here is linear (no nested quantifiers).
 """
 
 from __future__ import annotations

@@ -1,5 +1,13 @@
-"""Answer text -> a structured value: scalar, list/set/tuple/interval, union, matrix, relation, assignment,
-multiple-choice letter or plain text.
+"""Answer text -> a structured value: scalar, list/set/tuple/interval/ratio, union, matrix, relation, bounds,
+assignment, multiple-choice letter or plain text.
+
+Beyond plain LaTeX it reads: a quantity named on the left (``AB = 4``, ``|AB| = 1``, ``\\frac{NO}{BO} = ...``,
+``V_1:V_2 = 11:21``) as its value; ratios and clock times (``11:21``, ``9:30 pm``); base-n numerals
+(``1112112_3``); bounds on an expression (``1 \\le |z| \\le 2``, ``|z| \\in [1, 2]``); an exact value followed
+by an approximation (``\\frac13 \\approx 0.333``) as the exact value; numbers in English words (``forty two``);
+a repeating decimal written with an ellipsis (``0.1666...``) while any other value followed by one is not
+read; unevaluated matrix sums, scalar multiples, products, transposes and small powers, evaluated within the
+matrix and node bounds.
 
 The text is normalized (:mod:`rewards.math.normalize`), read by the fast number path when it is a plain
 number, checked by the text guards, split at the top level (commas, "and", ``\\cup``, relations), and its
@@ -12,27 +20,15 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Union
 
 from rewards.math.evaluate import Undefined, exact_value
-from rewards.math.expr import (
-    FUNCTIONS,
-    MINUS_ONE,
-    Node,
-    ParseError,
-    add,
-    count_nodes,
-    mul,
-    neg,
-    num,
-    parse_expression,
-    sub,
-    symbols,
-)
+from rewards.math.expr import FUNCTIONS, Node, ParseError, neg, num, parse_expression, sub, symbols
 from rewards.math.guards import MAX_ELEMENTS, MAX_MATRIX_ENTRIES, MAX_RAW_CHARS, Refused, check_text
+from rewards.math.matrices import evaluate_matrix_expression
 from rewards.math.normalize import normalize_answer, normalize_text
 from rewards.math.numbers import Num, parse_number
+from rewards.math.words import is_noun_tail, leading_scale, number_from_words, spelled_with_noun
 
 
 class Unparseable(ValueError):
@@ -41,15 +37,14 @@ class Unparseable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scalar:
-    """One number or expression. ``num`` is set for plain numbers (the fast path); ``base`` and ``digits`` for a
-    number written in base n."""
+    """One number or expression. ``num`` is set for plain numbers (the fast path), ``base`` for a number
+    written in base n."""
 
     node: Node
     decimal: bool = False
     num: Num | None = None
     percent: bool = False
     base: int = 0  # written with a base subscript (1112112_3): the value is read in that base
-    digits: str = ""  # the digits as written, for a base-n number
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +165,10 @@ _LONE_SYMBOL = re.compile(
 # A quantity named on the left of "=": a segment or figure in capitals (AB, |AB|, \overline{AB}, \angle ABC,
 # m\angle A), a symbol with a subscript (V_1), or a ratio or quotient of such names (V_1:V_2, \frac{NO}{BO}).
 _NAME = (
-    r"(?:[A-Z]{2,4}'*|\|\s*[A-Z]{1,4}\s*\||\\overline\s*\{\s*[A-Z]{2,4}\s*\}|(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}"
+    r"(?:[A-Z]{2,4}'*|[A-Z][a-z]{2,12}|\|\s*[A-Z]{1,4}\s*\|"
+    r"|\\(?:overline|overrightarrow|vec|widehat|overarc)\s*\{\s*[A-Za-z]{1,4}\s*\}"
+    r"|(?:m\s*)?\\(?:angle|measuredangle)\s*[A-Z]{1,3}|[A-Za-z]_\{[^{}=]{1,20}\}"
+    r"|[a-zA-Z](?:_\{?\w{1,4}\}?)?\(\s*[-\w.,\s]{1,12}\)"
     r"|\|\s*" + _SYMBOL + r"\s*\||" + _SYMBOL + r"'*)"
 )
 _NAMED_QUANTITY = re.compile(
@@ -313,9 +311,14 @@ def _parse(s: str, depth: int) -> Answer:
     if m and "\\end{" not in m.group(2):
         return _matrix(m.group(2), depth)
     if "\\begin" in s:
-        product = _matrix_expression(s, depth)
-        if product is not None:
-            return product
+        try:
+            total = evaluate_matrix_expression(
+                s, lambda body: _scalar_rows(_matrix(body, depth)), _expression
+            )
+        except ParseError as exc:
+            raise Unparseable("matrix arithmetic") from exc
+        if total is not None:
+            return Matrix(tuple(tuple(Scalar(x) for x in row) for row in total))
 
     if r"\pm" in s or r"\mp" in s:
         k = s.find(r"\pm") if r"\pm" in s else s.find(r"\mp")
@@ -433,113 +436,14 @@ def _matrix(body: str, depth: int) -> Matrix:
     return Matrix(tuple(rows))
 
 
-_MATRIX_LITERAL = re.compile(r"\\begin\{([pbBvV]?matrix|smallmatrix)\}(.*?)\\end\{\1\}", re.DOTALL)
-# what may follow a matrix (a transpose or a small power), then an operator, a scalar factor, an operator
-_MATRIX_GAP = re.compile(
-    r"^\s*(?:\^\s*(?:\{\s*(?P<post1>T|\d)\s*\}|(?P<post2>T|\d)))?\s*(?P<op>[+-]|\\cdot|\\times|\*)?"
-    r"\s*(?P<coef>[^+\-]*?)\s*(?:\\cdot|\\times|\*)?\s*$"
-)
-MAX_MATRIX_TERMS = 8
-MAX_MATRIX_POWER = 8
-
-Rows = list[list[Node]]
-
-
-def _matrix_expression(s: str, depth: int) -> Matrix | None:
-    """Unevaluated matrix arithmetic (``2\\begin{pmatrix}..\\end{pmatrix} + \\begin{pmatrix}..\\end{pmatrix}``,
-    products, ``^T`` and small powers) evaluated entrywise within the matrix and node bounds; ``None`` when
-    ``s`` is not such an expression."""
-    literals = list(_MATRIX_LITERAL.finditer(s))
-    if not literals or len(literals) > MAX_MATRIX_TERMS:
-        return None
-    lead = _MATRIX_GAP.match(s[: literals[0].start()])
-    if lead is None or lead.group("post1") or lead.group("post2"):
-        return None
-    terms: list[tuple[Node, list[Rows]]] = []
-    factor = _gap_factor(lead.group("op"), lead.group("coef"))
-    if factor is None:
-        return None
-    current: tuple[Node, list[Rows]] = (factor, [])
-    for k, literal in enumerate(literals):
-        current[1].append(_entries(_matrix(literal.group(2), depth)))
-        end = literals[k + 1].start() if k + 1 < len(literals) else len(s)
-        gap = _MATRIX_GAP.match(s[literal.end() : end])
-        if gap is None:
-            return None
-        post = gap.group("post1") or gap.group("post2")
-        if post:
-            current[1][-1] = _matrix_power(current[1][-1], post)
-        factor = _gap_factor(gap.group("op"), gap.group("coef"))
-        if factor is None:
-            return None
-        if k + 1 == len(literals):
-            if gap.group("op") in ("+", "-"):
-                return None
-            current = (mul(current[0], factor), current[1])  # a scalar factor written after the matrix
-            break
-        if gap.group("op") in ("+", "-"):
-            terms.append(current)
-            current = (factor, [])
-        else:
-            current = (mul(current[0], factor), current[1])
-    terms.append(current)
-    total: Rows | None = None
-    for coefficient, matrices in terms:
-        value = matrices[0]
-        for other in matrices[1:]:
-            value = _matmul(value, other)
-        value = [[mul(coefficient, x) for x in row] for row in value]
-        total = value if total is None else _matadd(total, value)
-    assert total is not None
-    for row in total:
-        for x in row:
-            count_nodes(x)
-    return Matrix(tuple(tuple(Scalar(x) for x in row) for row in total))
-
-
-def _gap_factor(op: str | None, coef: str | None) -> Node | None:
-    sign = MINUS_ONE if op == "-" else num(1)
-    if not coef:
-        return sign
-    if "\\begin" in coef or "\\end" in coef:
-        return None
-    return mul(sign, _expression(coef))
-
-
-def _entries(matrix: Matrix) -> Rows:
+def _scalar_rows(matrix: Matrix) -> list[list[Node]]:
     rows = []
     for row in matrix.rows:
-        if not all(isinstance(x, Scalar) for x in row):
+        nodes = [x.node for x in row if isinstance(x, Scalar)]
+        if len(nodes) != len(row):
             raise Unparseable("matrix arithmetic on non-scalar entries")
-        rows.append([x.node for x in row if isinstance(x, Scalar)])
+        rows.append(nodes)
     return rows
-
-
-def _matmul(a: Rows, b: Rows) -> Rows:
-    if len(a[0]) != len(b) or len(a) * len(b[0]) * len(b) > MAX_MATRIX_ENTRIES * 8:
-        raise Unparseable("matrix sizes do not multiply")
-    return [
-        [add(*(mul(a[i][k], b[k][j]) for k in range(len(b)))) for j in range(len(b[0]))]
-        for i in range(len(a))
-    ]
-
-
-def _matadd(a: Rows, b: Rows) -> Rows:
-    if len(a) != len(b) or len(a[0]) != len(b[0]):
-        raise Unparseable("matrix sizes do not add")
-    return [[add(x, y) for x, y in zip(ra, rb, strict=True)] for ra, rb in zip(a, b, strict=True)]
-
-
-def _matrix_power(m: Rows, post: str) -> Rows:
-    if post == "T":
-        return [list(col) for col in zip(*m, strict=True)]
-    power = int(post)
-    if not 1 <= power <= MAX_MATRIX_POWER or len(m) != len(m[0]):
-        raise Unparseable("matrix power")
-    value = m
-    for _ in range(power - 1):
-        value = _matmul(value, m)
-    return value
 
 
 def _expression(s: str) -> Node:
@@ -747,7 +651,7 @@ def _base_n(s: str) -> Scalar | None:
         value = int(m.group(1), base)
     except ValueError:
         return None  # a digit the base does not have
-    return Scalar(num(value), base=base, digits=m.group(1).upper())
+    return Scalar(num(value), base=base)
 
 
 def _ratio(s: str, depths: list[int], depth: int) -> Seq | None:
@@ -766,81 +670,8 @@ def _ratio(s: str, depths: list[int], depth: int) -> Seq | None:
     return Seq("ratio", items)
 
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen"
-)
-_UNITS = {w: i for i, w in enumerate(_ONES.split(" "))}
-_TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
-_TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split(" "), 2)}
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_DENOMINATORS = {
-    "half": 2,
-    "halves": 2,
-    "third": 3,
-    "quarter": 4,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-}
-_WORD_SPLIT = re.compile(r"[\s-]+")
 _TRAILING_APPROX = re.compile(r"\s*\(\s*\\approx[^()]{1,60}\)$")
 _WORDS_ONLY = re.compile(r"^[A-Za-z\s-]{1,120}$")
-
-
-def number_from_words(text: str) -> Fraction | None:
-    """The value of a number written in English words (``forty two``, ``one hundred and five``, ``minus
-    three``, ``two thirds``), or ``None``.
-
-    Example:
-        >>> number_from_words("Forty-two"), number_from_words("three quarters"), number_from_words("many")
-        (Fraction(42, 1), Fraction(3, 4), None)
-    """
-    words = [w for w in _WORD_SPLIT.split(text.lower().strip()) if w and w != "and"]
-    if not words or len(words) > 12:
-        return None
-    sign = 1
-    if words[0] in ("minus", "negative"):
-        sign, words = -1, words[1:]
-    den = _DENOMINATORS.get(words[-1]) or _DENOMINATORS.get(words[-1].removesuffix("s"))
-    if den:
-        head = 1 if words[:-1] in ([], ["a"]) else _whole_from_words(words[:-1])
-        return None if head is None else Fraction(sign * head, den)
-    whole = _whole_from_words(words)
-    return None if whole is None else Fraction(sign * whole)
-
-
-def _leading_scale(words: str) -> int:
-    """The factor a scale word after a number stands for (``million`` in "1 million dollars"), else 1."""
-    first = words.strip().split(" ", 1)[0].lower()
-    if first in ("hundred", "dozen"):
-        return 100 if first == "hundred" else 12
-    return _SCALES.get(first, 1)
-
-
-def _whole_from_words(words: list[str]) -> int | None:
-    total = current = 0
-    seen = False
-    for k, w in enumerate(words):
-        if w in _UNITS:
-            current += _UNITS[w]
-        elif w in _TENS:
-            current += _TENS[w]
-        elif w == "a" and k == 0:
-            current += 1
-        elif w == "hundred":
-            current = (current or 1) * 100
-        elif w in _SCALES:
-            total += (current or 1) * _SCALES[w]
-            current = 0
-        else:
-            return None
-        seen = True
-    return total + current if seen else None
 
 
 def _scalar_or_text(s: str) -> Answer:
@@ -853,13 +684,15 @@ def _scalar_or_text(s: str) -> Answer:
         body = body[:-1].rstrip().removesuffix("\\")
     if _is_wordy(body):
         spelled = number_from_words(body)
+        if spelled is None:
+            spelled = spelled_with_noun(body)
         if spelled is not None:
             return Scalar(num(spelled), False, None, percent)
         m = _NUMBER_WORDS.match(body)
-        if m:
+        if m and (is_noun_tail(m.group(2)) or leading_scale(m.group(2)) != 1):
             number = parse_number(m.group(1))
             if number is not None:
-                scale = _leading_scale(m.group(2))
+                scale = leading_scale(m.group(2))
                 if scale != 1:  # "2.5 million" is 2500000, not 2.5
                     return Scalar(num(number.value * scale), number.is_decimal, None, percent)
                 return _scalar_from_num(number)

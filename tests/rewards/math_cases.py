@@ -48,6 +48,11 @@ SOLUTION_GOLD = (
 SOLUTION_WITH_PHRASE_GOLD = (
     r"The first row holds $\boxed{12}$ seats, and there are 9 rows. The final answer is 108."
 )
+GSM8K_SOLUTION_GOLD = (
+    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n"
+    "Natalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72"
+)
+PHRASE_SOLUTION_GOLD = "First compute 3 + 4 = 7. Then double it. The final answer is 14."
 MATRIX_SUM_GOLD = r"2\begin{pmatrix}1\\2\end{pmatrix} + \begin{pmatrix}3\\4\end{pmatrix}"
 MATRIX_PRODUCT_GOLD = r"\begin{pmatrix}1&2\\3&4\end{pmatrix}\begin{pmatrix}1\\1\end{pmatrix}"
 
@@ -802,6 +807,9 @@ CASES: list[MathCase] = [
     MathCase("percent readings", "12", r"\boxed{1200\%}", NE, PERCENT_PROMPT),
     MathCase("percent readings", "12", r"\boxed{0.12\%}", NE, PERCENT_PROMPT),
     MathCase("percent readings", r"30\%", r"\boxed{0.3\%}", NE),
+    MathCase("percent readings", "50", "The price went up by 50 percent.", NE),
+    MathCase("percent readings", "0.5", "The price went up by 50 percent.", EQ),
+    MathCase("percent readings", "50", "The price went up by 50 percent.", EQ, PERCENT_PROMPT),
     # ---------------------------------------------------------------- an ellipsis is part of the answer
     MathCase("ellipsis", "5", r"\boxed{5...}", NE),
     MathCase("ellipsis", "5", r"\boxed{5\ldots}", NE),
@@ -824,6 +832,8 @@ CASES: list[MathCase] = [
     MathCase("hedges without a box", "12", "So she has 10 or 12 apples.", NE),
     MathCase("hedges without a box", "3", "I think it is 4, but it could be 3.", NE),
     MathCase("hedges without a box", "4", "We could compute 3 + 1 = 4.", EQ),
+    MathCase("hedges without a box", "12", "She buys either 3 packs of 4 or 2 packs of 6, so 12 pens.", EQ),
+    MathCase("hedges without a box", "4", "Hmm, 3? Or 4?", NE),
     MathCase("hedges without a box", "3, 4", "The two roots are 3 and 4.", EQ),
     MathCase("hedges without a box", "4", "It looked like 3 at first, but checking again it is 4.", EQ),
     MathCase("hedges without a box", "(3, 4)", "The point has coordinates 3, 4", EQ),
@@ -835,6 +845,10 @@ CASES: list[MathCase] = [
     MathCase("decimal commas", "5", r"\boxed{0,5}", NE),
     MathCase("decimal commas", "74", r"\boxed{2{,}74}", NE),
     MathCase("decimal commas", "2.74", r"\boxed{2{,}74}", EQ),
+    MathCase("decimal commas", "2.5", r"\boxed{x = 2,5}", EQ),
+    MathCase("decimal commas", "x = 2.5", r"\boxed{2,5}", EQ),
+    MathCase("decimal commas", "5", r"\boxed{x = 2,5}", NE),
+    MathCase("decimal commas", "2500", r"\boxed{x = 2,500}", EQ),
     MathCase("decimal commas", "2.74", r"\boxed{2,74}", EQ),
     MathCase("decimal commas", "2.74", "The mass is 2,74 kg.", EQ),
     MathCase("decimal commas", "0.5", r"\boxed{0,5}", EQ),
@@ -854,12 +868,23 @@ CASES: list[MathCase] = [
     MathCase(
         "references with several boxes", r"The roots are $\boxed{2}$ and $\boxed{3}$.", r"\boxed{3}", NE
     ),
+    # ---------------------------------------------------------------- worked solutions without a box as references
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, r"\boxed{72}", EQ),
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, "She sold 72 clips.\n#### 72", EQ),
+    MathCase("worked-solution references", GSM8K_SOLUTION_GOLD, r"\boxed{24}", NE),
+    MathCase("worked-solution references", PHRASE_SOLUTION_GOLD, r"\boxed{14}", EQ),
+    MathCase("worked-solution references", PHRASE_SOLUTION_GOLD, r"\boxed{7}", NE),
     # ---------------------------------------------------------------- one answer in separate boxes
     MathCase("answers in parts", "3, 5", r"So $x = \boxed{3}$ and $y = \boxed{5}$.", EQ),
     MathCase("answers in parts", "(3, 5)", r"\boxed{3} and \boxed{5}", EQ),
     MathCase("answers in parts", "3, 5", r"\boxed{5}, \boxed{3}", EQ),  # the reference lists them in no order
     MathCase("answers in parts", "x=3, y=5", r"$\boxed{x=3}$, $\boxed{y=5}$", EQ),
     MathCase("answers in parts", "3, 5", r"\boxed{3}, \boxed{5}; together \boxed{3, 5}", EQ),
+    MathCase("answers in parts", "(x, y) = (3, 5)", r"$x = \boxed{3}$, $y = \boxed{5}$", EQ),
+    MathCase(
+        "answers in parts", "3, 5", r"\boxed{3, 5}, that is \boxed{3} and \boxed{5}, so \boxed{3, 5}", EQ
+    ),
+    MathCase("answers in parts", "(x, y) = (3, 5)", r"$x = \boxed{5}$, $y = \boxed{3}$", AMB),
     MathCase(
         "answers in parts", "(3, 5)", r"\boxed{5} and \boxed{3}", AMB
     ),  # an ordered pair keeps its order
@@ -877,11 +902,25 @@ CASES: list[MathCase] = [
     MathCase("final-answer sentence", "200", r"So \boxed{200}. I hope the answer is clear.", EQ),
     MathCase(
         "final-answer sentence",
+        "10455",
+        "Each block holds \\boxed{200} seats.\n\n**Final Answer**\n$$10455$$",
+        EQ,
+    ),
+    MathCase(
+        "final-answer sentence",
+        "200",
+        "Each block holds \\boxed{200} seats.\n\n**Final Answer**\n$$10455$$",
+        NE,
+    ),
+    MathCase(
+        "final-answer sentence",
         "200",
         r"Each block holds $\boxed{200}$ seats; adding all blocks and the rest, the final answer is $10,455$.",
         NE,
     ),
     MathCase("final-answer sentence", "3", r"\boxed{3}. The final answer is 4.", NE),
+    MathCase("final-answer sentence", "12", r"\boxed{12}. The answer is correct since 12 > 10.", EQ),
+    MathCase("final-answer sentence", "10", r"\boxed{12}. The answer is correct since 12 > 10.", NE),
     # ---------------------------------------------------------------- references that name their quantity
     MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 5}", EQ),
     MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\frac{\sqrt{6}}{6}}", EQ),
@@ -891,6 +930,17 @@ CASES: list[MathCase] = [
     MathCase("named quantities", r"(11,7) \text{ or } (7,11)", r"\boxed{(7, 11), (11, 7)}", EQ),
     MathCase("named quantities", r"\angle ABC = 30^\circ", r"\boxed{30}", EQ),
     MathCase("named quantities", "4", r"\boxed{AB = 4}", EQ),
+    MathCase("named quantities", r"S_{\triangle ABC} = 6", r"The area is \boxed{6}.", EQ),
+    MathCase("named quantities", "f(2) = 5", r"\boxed{5}", EQ),
+    MathCase("named quantities", "AB:BC = 2:3", r"\boxed{2:3}", EQ),
+    MathCase("named quantities", "f(2) = 5", r"\boxed{2}", NE),
+    MathCase("named quantities", r"S_{\triangle ABC} = 6", r"\boxed{3}", NE),
+    MathCase("named quantities", "x + y = 5", r"\boxed{5}", NE),  # an equation, not a named value
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{AB = 5, CD = 4}", NE),  # names keep their values
+    MathCase("named quantities", "AB=4, CD=5", r"\boxed{CD = 5, AB = 4}", EQ),
+    MathCase("named quantities", "x=1, y=2", r"\boxed{x = 2, y = 1}", NE),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{\frac{11}{21}}", EQ),
+    MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{\frac{21}{11}}", NE),
     MathCase("named quantities", "AB=4, CD=5", r"\boxed{4, 6}", NE),
     MathCase("named quantities", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", r"\boxed{\sqrt6}", NE),
     MathCase("named quantities", "V_1:V_2 = 11:21", r"\boxed{21:11}", NE),
@@ -906,6 +956,9 @@ CASES: list[MathCase] = [
     MathCase("number words", "42", r"\boxed{\text{forty-two}}", EQ),
     MathCase("number words", "1 million", r"\boxed{1000000}", EQ),
     MathCase("number words", "1 million", r"\boxed{1}", NE),
+    MathCase("number words", "twelve dollars", r"The total is \boxed{12}.", EQ),
+    MathCase("number words", "12", r"\boxed{\text{twelve or thirteen}}", NE),
+    MathCase("number words", "5", r"\boxed{\text{five or six apples}}", NE),
     MathCase("number words", "forty two", r"\boxed{24}", NE),
     MathCase("number words", "forty two", r"\boxed{40}", NE),
     MathCase("number words", "three quarters", r"\boxed{\frac{1}{3}}", NE),

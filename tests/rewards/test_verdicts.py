@@ -13,7 +13,9 @@ import pytest
 from rewards.accuracy import asks_for_percentage, cache_stats, clear_caches, score_accuracy
 from rewards.config import AccuracyConfig
 from rewards.math.normalize import undouble_backslashes
-from rewards.math.parse import number_from_words
+from rewards.math.words import number_from_words
+from rewards.registry import score_item
+from rewards.types import Item
 
 CONFIG = AccuracyConfig()
 UNREADABLE = r"2^{2^{2^{2^{2^{2}}}}}"  # refused by the text guards: never parsed
@@ -53,6 +55,12 @@ def test_list_references(region: str, reference: str | list[str] | tuple[str, ..
     json.dumps(details)
 
 
+def test_list_reference_through_the_registry() -> None:
+    item = Item.from_dict({"completion": "<think>3 or 6?</think> \\boxed{6}", "answer": ["3", "6"]})
+    result = score_item(item)
+    assert (result.scores["accuracy"], result.details["outcome"]) == (1.0, "equivalent")
+
+
 def test_each_listed_reference_is_parsed_once() -> None:
     clear_caches()
     references = [r"\frac{1}{2}", "0.5", "x + 1"]
@@ -70,6 +78,9 @@ PROMPTS = [
     ("<|im_start|>user\nWhat per cent of 80 is 20?<|im_end|>", True),
     ("A 20 percent tip is added to a $200 bill. How many dollars is the tip?", False),
     ("The price falls by 15 \\text{ percent}. What is the new price?", False),
+    ("¿Qué porcentaje de los alumnos aprobó?", True),
+    ("及格的学生占百分之几？", True),
+    ("Die Jacke ist um 20 Prozent reduziert. Was kostet sie jetzt?", False),
     ("Compute 2 + 2.", False),
     ("", False),
     (None, False),
@@ -156,3 +167,38 @@ def test_unreadable_references_never_match_by_accident(reference: str, region: s
         score, details = score_accuracy(region, reference, AccuracyConfig(unparseable_gold=rule))
         assert details["outcome"] == outcome
         assert score != 1.0 or outcome == "equivalent"
+
+
+# ------------------------------------------------------------------------------------------ matrix arithmetic
+# (reference, boxed answer, outcome): evaluated within the bounds; sizes that do not fit, or a power past the
+# bound, leave the reference unparseable (null), never matched by accident.
+MATRIX_ARITHMETIC = [
+    (
+        r"\begin{pmatrix}1&2\end{pmatrix}\begin{pmatrix}3\\4\end{pmatrix}",
+        r"\begin{pmatrix}11\end{pmatrix}",
+        "equivalent",
+    ),
+    (r"\begin{pmatrix}x&0\\0&x\end{pmatrix}^{2}", r"\begin{pmatrix}x^2&0\\0&x^2\end{pmatrix}", "equivalent"),
+    (
+        r"\begin{pmatrix}x&0\\0&x\end{pmatrix}^{2}",
+        r"\begin{pmatrix}2x&0\\0&2x\end{pmatrix}",
+        "not_equivalent",
+    ),
+    (r"-\begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}-1\\-2\end{pmatrix}", "equivalent"),
+    (
+        r"\begin{pmatrix}1&2\end{pmatrix} + \begin{pmatrix}1\\2\end{pmatrix}",
+        r"\begin{pmatrix}2&4\end{pmatrix}",
+        "gold_unparseable",
+    ),
+    (
+        r"\begin{pmatrix}1&1\\0&1\end{pmatrix}^{9}",
+        r"\begin{pmatrix}1&9\\0&1\end{pmatrix}",
+        "gold_unparseable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reference", "answer", "outcome"), MATRIX_ARITHMETIC)
+def test_matrix_arithmetic_in_references(reference: str, answer: str, outcome: str) -> None:
+    _, details = score_accuracy(f"\\boxed{{{answer}}}", reference, CONFIG)
+    assert details["outcome"] == outcome, details
