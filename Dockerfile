@@ -5,7 +5,7 @@
 #
 # The process runs as an unprivileged user (uid 10001) and writes nothing outside /tmp, so the root
 # filesystem can be mounted read-only. Settings come from VREWARDS_* environment variables (README).
-FROM python:3.11-slim
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -14,6 +14,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHON=python \
     HOME=/tmp \
     TMPDIR=/tmp
+
+# bubblewrap: the sandbox of the code-execution reward. It needs user namespaces at run time (README).
+# Not pinned: the suite's security updates replace the version, and a pinned one would stop installing.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 
