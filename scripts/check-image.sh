@@ -18,7 +18,8 @@
 #
 # The last line starts with "image ok:" or "image FAILED:" and the reason.
 # Usage: scripts/check-image.sh   (root; about 4-6 minutes on 2 cores, most of it the trainer image)
-# Env:   PYTHON (default python3), HADOLINT, SHELLCHECK, KEEP_TMP=1 (keep the scratch directory),
+# Env:   PYTHON (default python3), HADOLINT, SHELLCHECK, BUILDAH, PODMAN (commands), KEEP_TMP=1 (keep the
+#        scratch directory),
 #        OCI_RUNTIME (default runc when installed: crun refuses hybrid cgroup hierarchies).
 set -eu
 
@@ -26,6 +27,8 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python3}"
 hadolint="${HADOLINT:-hadolint}"
 shellcheck="${SHELLCHECK:-shellcheck}"
+buildah="${BUILDAH:-buildah}"
+podman_bin="${PODMAN:-podman}"
 service_image="localhost/vrewards:latest"
 trainer_image="localhost/vrewards-trainer:latest"
 run_id="$$"
@@ -47,7 +50,7 @@ show_log() {
 
 cleanup() {
     for container in $started_containers; do
-        command podman ${runtime_flag:+"$runtime_flag"} rm --force --time 5 "$container" >/dev/null 2>&1 || true
+        command "$podman_bin" ${runtime_flag:+"$runtime_flag"} rm --force --time 5 "$container" >/dev/null 2>&1 || true
     done
     if [ "${KEEP_TMP:-0}" = "1" ]; then
         echo "scratch directory kept: $scratch" >&2
@@ -78,7 +81,7 @@ fi
 
 # ------------------------------------------------------------------------------------------- builder
 missing=""
-for tool in buildah podman; do
+for tool in "$buildah" "$podman_bin"; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -z "${OCI_RUNTIME:-}" ] && command -v runc >/dev/null 2>&1; then
@@ -101,8 +104,12 @@ if [ "$(id -u)" != "0" ]; then
     fail "buildah and podman are installed, but this check runs them as root and this is uid $(id -u)"
 fi
 podman() {
-    command podman ${runtime_flag:+"$runtime_flag"} "$@"
+    command "$podman_bin" ${runtime_flag:+"$runtime_flag"} "$@"
 }
+# podman's default rlimits (1048576 open files and processes) can be above the hard limits of a host whose
+# root lacks CAP_SYS_RESOURCE (as in our VMs), so ask for what the host allows.
+nofile="$("$python" -c 'import resource; print(min(resource.getrlimit(resource.RLIMIT_NOFILE)[1] % 2**63, 65536))')"
+limits="--ulimit nofile=$nofile:$nofile --ulimit nproc=4096:4096"
 
 # -------------------------------------------------------------------------------------------- base
 base_ref="$(sed -n 's/^FROM[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$repo/Dockerfile" | head -n 1)"
@@ -115,13 +122,13 @@ case "$base_ref" in
 esac
 echo "== base image $full_base"
 began="$(date +%s)"
-if timeout 300 podman pull --quiet "$full_base" >"$log.pull" 2>&1; then
+if timeout 120 podman pull --quiet "$full_base" >"$log.pull" 2>&1; then
     base_note="base $full_base pulled"
     echo "pulled from the registry"
 else
     echo "cannot pull it ($(tail -n 1 "$log.pull" | cut -c1-160))"
     echo "USING A LOCAL STAND-IN for $full_base, built from Debian's packages (scripts/image/standin-base.sh)"
-    sh "$repo/scripts/image/standin-base.sh" "$full_base" || fail "could not build a stand-in for $full_base"
+    BUILDAH="$buildah" sh "$repo/scripts/image/standin-base.sh" "$full_base" || fail "could not build a stand-in for $full_base"
     base_note="base: a local stand-in for $full_base (no registry)"
 fi
 echo "base ready in $(seconds_since "$began") s"
@@ -141,13 +148,22 @@ done <"$scratch/pip-mounts"
 echo "pip settings passed to the builds: $(grep -c . "$scratch/pip-mounts" || true) host paths mounted read-only"
 sed 's/^/    /' "$build_tmp/.config/pip/pip.conf"
 
+image_id() {
+    podman image inspect --format '{{.Id}}' "$1" 2>/dev/null || true
+}
+
 build() {  # build IMAGE DOCKERFILE LOG, with the volume flags in "$@" of the caller
     image="$1"
     dockerfile="$2"
     build_log="$3"
     shift 3
-    buildah bud --format docker --isolation chroot --layers --pull=false "$@" \
-        -f "$repo/$dockerfile" -t "$image" "$repo" >"$build_log" 2>&1
+    previous="$(image_id "$image")"
+    "$buildah" bud --format docker --isolation chroot --layers --pull=false "$@" \
+        -f "$repo/$dockerfile" -t "$image" "$repo" >"$build_log" 2>&1 || return 1
+    # The image this tag named before, now untagged: remove it unless something still uses it.
+    if [ -n "$previous" ] && [ "$previous" != "$(image_id "$image")" ]; then
+        podman rmi "$previous" >/dev/null 2>&1 || true
+    fi
 }
 
 size_mb() {
@@ -163,8 +179,9 @@ build "$service_image" Dockerfile "$log.service-build" "$@" || {
 service_mb="$(size_mb "$service_image")"
 echo "built $service_image in $(seconds_since "$began") s: $service_mb MB"
 
-left_in_tmp="$(podman run --rm --network none "$service_image" sh -c 'ls -A /tmp' 2>/dev/null)" \
-    || fail "the service image cannot run a shell command"
+# shellcheck disable=SC2086 # $limits holds several flags
+left_in_tmp="$(podman run --rm --network none $limits "$service_image" sh -c 'ls -A /tmp' 2>"$log.tmp-check")" \
+    || { show_log "$log.tmp-check"; fail "the service image cannot run a shell command"; }
 [ -z "$left_in_tmp" ] || fail "the build left files in the image's /tmp: $left_in_tmp"
 healthcheck="$(podman image inspect --format '{{.Config.Healthcheck.Test}}' "$service_image")"
 case "$healthcheck" in
@@ -173,10 +190,6 @@ case "$healthcheck" in
 esac
 
 # --------------------------------------------------------------------------------------------- run
-# podman's default rlimits (1048576 open files and processes) can be above the hard limits of a host whose
-# root lacks CAP_SYS_RESOURCE (as in our VMs), so ask for what the host allows.
-nofile="$("$python" -c 'import resource; print(min(resource.getrlimit(resource.RLIMIT_NOFILE)[1] % 2**63, 65536))')"
-limits="--ulimit nofile=$nofile:$nofile --ulimit nproc=4096:4096"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 echo "== run the service image: read-only root, tmpfs /tmp, uid 10001, 127.0.0.1:$port -> 8000"
@@ -184,7 +197,7 @@ started_at="$(date +%s.%N)"
 # shellcheck disable=SC2086 # $limits holds several flags
 podman run --detach --name "$service_name" \
     --read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges \
-    $limits --publish "127.0.0.1:$port:8000" --env VREWARDS_WORKERS=2 \
+    --add-host rewards:127.0.0.1 $limits --publish "127.0.0.1:$port:8000" --env VREWARDS_WORKERS=2 \
     "$service_image" >"$log.run" 2>&1 || {
     show_log "$log.run"
     fail "podman could not start the service image"
@@ -196,6 +209,8 @@ if ! "$python" "$repo/scripts/image/probe.py" wait-healthy "$port" "$started_at"
     show_log "$log.service"
     fail "the service container never answered /health on 127.0.0.1:$port"
 fi
+published="$(podman port "$service_name" 8000/tcp)"
+[ "$published" = "127.0.0.1:$port" ] || fail "port 8000 is published on '$published', not on 127.0.0.1:$port only"
 startup_s="$(sed -n 's/.* after \([0-9.]*\) s$/\1/p' "$log.health")"
 "$python" "$repo/scripts/image/probe.py" score "$port" || fail "/score from outside the container"
 "$python" "$repo/scripts/image/probe.py" get-reward "$port" || fail "/get_reward from outside the container"
@@ -219,7 +234,8 @@ def writes(path):
     os.unlink(path)
     return "allowed"
 uid = [line.split()[1] for line in open("/proc/1/status") if line.startswith("Uid:")][0]
-print(f"uid={uid} root={writes(\"/usr/local/probe\")} tmp={writes(\"/tmp/probe\")}")
+root, tmp = writes("/usr/local/probe"), writes("/tmp/probe")
+print(f"uid={uid} root={root} tmp={tmp}")
 ')" || fail "could not run python inside the service container"
 echo "service process and files: $inside"
 [ "$inside" = "uid=10001 root=refused tmp=allowed" ] \
@@ -234,9 +250,11 @@ build "$trainer_image" deploy/trainer.Dockerfile "$log.trainer-build" "$@" || {
 }
 trainer_mb="$(size_mb "$trainer_image")"
 echo "built $trainer_image in $(seconds_since "$began") s: $trainer_mb MB"
-podman run --rm --network none "$trainer_image" python -c 'import torch; print("torch", torch.__version__)'
-
-podman run --rm --network none --read-only --tmpfs /tmp "$trainer_image" vrewards train --help \
+# shellcheck disable=SC2086 # $limits holds several flags
+podman run --rm --network none $limits "$trainer_image" python -c 'import torch; print("torch", torch.__version__)' \
+    || fail "torch does not import in the trainer image"
+# shellcheck disable=SC2086 # $limits holds several flags
+podman run --rm --network none --read-only --tmpfs /tmp $limits "$trainer_image" vrewards train --help \
     >"$log.train-help" 2>&1 || {
     show_log "$log.train-help"
     fail "vrewards train --help failed in the trainer image"
@@ -249,9 +267,11 @@ runs="$scratch/runs"
 mkdir -p "$runs"
 chown 10001:10001 "$runs"
 began="$(date +%s)"
+# The trainer joins the service container's network namespace, and with it its /etc/hosts, where
+# `rewards` (the compose service name) is 127.0.0.1: the URL is the one docker-compose.yml gives it.
 # shellcheck disable=SC2086 # $limits holds several flags
 podman run --rm --name "vrewards-check-trainer-$run_id" --network "container:$service_name" \
-    --add-host rewards:127.0.0.1 --read-only --tmpfs /tmp $limits --volume "$runs:/runs" \
+    --read-only --tmpfs /tmp $limits --volume "$runs:/runs" \
     "$trainer_image" vrewards train --reward-url http://rewards:8000 --run-dir /runs/grpo \
     --model tiny --steps 2 --prompts-per-step 2 --num-generations 4 --max-completion-len 24 \
     --eval-every 0 --threads 2 >"$log.train" 2>&1 || {

@@ -10,8 +10,9 @@
 # (from /usr/bin, with /usr/local a virtual environment over it) instead of one built from source.
 # The image is labelled org.vrewards.stand-in=<hash of this script>; an image of that name and label in
 # local storage is reused instead of built again. Needs root, debootstrap and buildah.
-# Env: DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# Env: DEBIAN_MIRROR (default http://deb.debian.org/debian), BUILDAH (default buildah).
 set -eu
+buildah="${BUILDAH:-buildah}"
 
 base_ref="${1:?usage: standin-base.sh IMAGE_REF (e.g. docker.io/library/python:3.11-slim-bookworm)}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -28,7 +29,7 @@ if [ -z "$minor" ]; then
     exit 2
 fi
 
-label="$(buildah inspect --type image --format '{{index .Docker.Config.Labels "org.vrewards.stand-in"}}' "$base_ref" 2>/dev/null || true)"
+label="$("$buildah" inspect --type image --format '{{index .Docker.Config.Labels "org.vrewards.stand-in"}}' "$base_ref" 2>/dev/null || true)"
 if [ "$label" = "$stamp" ]; then
     echo "stand-in for $base_ref: reusing the one in local storage (built by this same script)"
     exit 0
@@ -71,5 +72,5 @@ ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \\
     LANG=C.UTF-8
 CMD ["python3"]
 EOF
-buildah bud --quiet --format docker --isolation chroot -f "$work/Containerfile" -t "$base_ref" "$work" >/dev/null
+"$buildah" bud --quiet --format docker --isolation chroot -f "$work/Containerfile" -t "$base_ref" "$work" >/dev/null
 echo "stand-in for $base_ref built: Python $have from Debian $suite"
