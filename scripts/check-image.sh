@@ -95,10 +95,10 @@ fi
 if [ -n "$missing" ]; then
     echo "== no image builder:$missing not installed; replaying the image's install steps instead"
     if sh "$repo/scripts/image/replay-install.sh"; then
-        fail "no image builder here ($missing not installed): only the lint and the install replay ran" \
+        fail "no image builder here (${missing# } not installed): only the lint and the install replay ran" \
             "and passed; install them (scripts/image/install-tools.sh on Debian) to build and run the images"
     fi
-    fail "no image builder here ($missing not installed), and the install replay failed (above)"
+    fail "no image builder here (${missing# } not installed), and the install replay failed (above)"
 fi
 if [ "$(id -u)" != "0" ]; then
     fail "buildah and podman are installed, but this check runs them as root and this is uid $(id -u)"
@@ -158,7 +158,7 @@ build() {  # build IMAGE DOCKERFILE LOG, with the volume flags in "$@" of the ca
     build_log="$3"
     shift 3
     previous="$(image_id "$image")"
-    "$buildah" bud --format docker --isolation chroot --layers --pull=false "$@" \
+    "$buildah" bud --format docker --isolation chroot --layers --force-rm --pull=false "$@" \
         -f "$repo/$dockerfile" -t "$image" "$repo" >"$build_log" 2>&1 || return 1
     # The image this tag named before, now untagged: remove it unless something still uses it.
     if [ -n "$previous" ] && [ "$previous" != "$(image_id "$image")" ]; then
@@ -193,12 +193,12 @@ esac
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 echo "== run the service image: read-only root, tmpfs /tmp, uid 10001, 127.0.0.1:$port -> 8000"
+run_flags="--read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges \
+--add-host rewards:127.0.0.1 $limits --publish 127.0.0.1:$port:8000 --env VREWARDS_WORKERS=2"
+echo "podman run --detach --name $service_name $run_flags $service_image"
 started_at="$(date +%s.%N)"
-# shellcheck disable=SC2086 # $limits holds several flags
-podman run --detach --name "$service_name" \
-    --read-only --tmpfs /tmp --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges \
-    --add-host rewards:127.0.0.1 $limits --publish "127.0.0.1:$port:8000" --env VREWARDS_WORKERS=2 \
-    "$service_image" >"$log.run" 2>&1 || {
+# shellcheck disable=SC2086 # $run_flags holds several flags
+podman run --detach --name "$service_name" $run_flags "$service_image" >"$log.run" 2>&1 || {
     show_log "$log.run"
     fail "podman could not start the service image"
 }

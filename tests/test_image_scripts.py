@@ -4,6 +4,7 @@ builds (scripts/image/pip_passthrough.py) and the outside checks of the service 
 
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import io
 import sys
@@ -28,6 +29,14 @@ def load(name: str) -> ModuleType:
 
 passthrough = load("pip_passthrough")
 probe = load("probe")
+
+
+@pytest.mark.parametrize("module", [passthrough, probe], ids=lambda module: module.__name__)
+def test_docstring_examples(module: ModuleType) -> None:
+    # scripts/ is outside pytest's doctest paths, so the examples are run here.
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 # ------------------------------------------------------------------------------ pip_passthrough: parsing
