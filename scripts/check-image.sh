@@ -184,6 +184,8 @@ echo "built $service_image in $(seconds_since "$began") s: $service_mb MB"
 left_in_tmp="$(podman run --rm --network none --no-healthcheck $limits "$service_image" sh -c 'ls -A /tmp' 2>"$log.tmp-check")" \
     || { show_log "$log.tmp-check"; fail "the service image cannot run a shell command"; }
 [ -z "$left_in_tmp" ] || fail "the build left files in the image's /tmp: $left_in_tmp"
+image_user="$(podman image inspect --format '{{.Config.User}}' "$service_image")"
+[ "$image_user" = "10001:10001" ] || fail "the service image's USER is '$image_user', not 10001:10001"
 healthcheck="$(podman image inspect --format '{{.Config.Healthcheck.Test}}' "$service_image")"
 case "$healthcheck" in
     "[CMD "*) echo "HEALTHCHECK in the image: $healthcheck" ;;
