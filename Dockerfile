@@ -5,7 +5,12 @@
 #
 # The process runs as an unprivileged user (uid 10001) and writes nothing outside /tmp, so the root
 # filesystem can be mounted read-only. Settings come from VREWARDS_* environment variables (README).
-FROM python:3.11-slim
+# The code-execution reward runs programs under bubblewrap, which needs the container to be allowed to
+# create user namespaces (README, "Container and deployment"); the other rewards need nothing of the kind.
+#
+# scripts/check-image.sh builds this image and runs it read-only as uid 10001 (CI does, with buildah and
+# podman); where the base cannot be pulled it builds a stand-in for it from Debian's packages.
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -14,6 +19,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHON=python \
     HOME=/tmp \
     TMPDIR=/tmp
+
+# bubblewrap: the sandbox of the code-execution reward.
+# Not pinned: the suite's security updates replace the version, and a pinned one would stop installing.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 

@@ -3,7 +3,9 @@
 # torch wheels carry their own CUDA runtime, so a host with the NVIDIA container toolkit can give it a GPU.
 #
 #   docker build -f deploy/trainer.Dockerfile -t vrewards-trainer .
-FROM python:3.11-slim
+#   docker build -f deploy/trainer.Dockerfile --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu ...
+#     (the CPU build of torch instead: about 200 MB instead of several GB)
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -15,6 +17,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TMPDIR=/tmp
 
 WORKDIR /src
+
+# torch first, pinned (TORCH_VERSION) like scripts/test.sh, so that the extra's "torch>=2.1" is already met below. pip takes
+# it from PyPI (the CUDA build), or from TORCH_INDEX_URL when given, or from a wheel directory in the build
+# host's pip settings (scripts/check-image.sh passes those in: that is how CI takes the CPU build from its disk).
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX_URL=""
+# hadolint ignore=DL3013
+RUN python -m pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==${TORCH_VERSION}"
 
 COPY pyproject.toml ./
 COPY scripts/install-service.sh scripts/

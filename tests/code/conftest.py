@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rewards.code import sandbox_status
@@ -19,4 +21,6 @@ def bwrap_ready() -> None:
     reason, where the kernel or the container refuses user namespaces."""
     available, detail = sandbox_status(CodeLimits())
     if not available:
+        if os.environ.get("VREWARDS_REQUIRE_SANDBOX") == "1":  # CI: a missing sandbox is a failure
+            pytest.fail(f"bubblewrap sandbox unavailable here: {detail}")
         pytest.skip(f"bubblewrap sandbox unavailable here: {detail}")
