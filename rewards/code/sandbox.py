@@ -142,8 +142,8 @@ def _command(limits: CodeLimits, spec: CodeTests, workdir: str, seccomp_fd: int 
         _SANDBOX_UID,
         "--gid",
         _SANDBOX_UID,
-        "--hostname",
-        "sandbox",
+        # no --hostname: sethostname is refused by container runtimes' seccomp profiles once capabilities are
+        # dropped (podman --cap-drop ALL), and the UTS namespace is private either way
         "--die-with-parent",
         "--new-session",
         *_mounts(),

@@ -3,7 +3,7 @@
 Standard library only, so that it runs with any Python 3.10+ on the host. Used by scripts/check-image.sh:
 
     python3 scripts/image/probe.py wait-healthy PORT STARTED_AT   # prints the seconds to a healthy /health
-    python3 scripts/image/probe.py score PORT                     # a /score batch: math, format, language
+    python3 scripts/image/probe.py score PORT                     # a /score batch: math, format, language, code
     python3 scripts/image/probe.py get-reward PORT                # OpenRLHF's /get_reward
 
 Each command prints one line per check and exits non-zero with the reason on the first one that fails.
@@ -24,9 +24,16 @@ REQUEST_TIMEOUT_S = 60.0
 # A prompt as the R1 template ends it: the model's reasoning follows the prefilled <think>.
 PROMPT_EN = "What is 2 + 2? Put the final answer in \\boxed{}.<think>"
 
+ADD = "a, b = map(int, input().split())\nprint(a + b)"
+SUB = "a, b = map(int, input().split())\nprint(a - b)"
+ADD_TESTS = {
+    "kind": "stdin_stdout",
+    "cases": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5", "output": "10"}],
+}
+
 # (id, item, expected scores): None means "must be null", a float an exact value, a (low, high) pair a range.
 ScoreExpectation = dict[str, float | tuple[float, float] | None]
-SCORE_CASES: list[tuple[str, dict[str, str], ScoreExpectation]] = [
+SCORE_CASES: list[tuple[str, dict[str, Any], ScoreExpectation]] = [
     # math: right, wrong, and equivalent in another notation
     (
         "math-right",
@@ -78,6 +85,17 @@ SCORE_CASES: list[tuple[str, dict[str, str], ScoreExpectation]] = [
         "no-reference",
         {"completion": "<think>four</think> \\boxed{4}"},
         {"accuracy": None},
+    ),
+    # code: a program judged by its tests in the bubblewrap sandbox inside the container
+    (
+        "code-right",
+        {"completion": f"<think>Add the two numbers.</think>\n```python\n{ADD}\n```", "tests": ADD_TESTS},
+        {"code": 1.0},
+    ),
+    (
+        "code-wrong",
+        {"completion": f"<think>Subtract them.</think>\n```python\n{SUB}\n```", "tests": ADD_TESTS},
+        {"code": 0.0},
     ),
 ]
 
@@ -143,7 +161,7 @@ def check_score(port: int) -> None:
         for name, want in expected.items():
             if not score_matches(result["scores"].get(name), want):
                 fail(f"/score item {case_id}: {name} = {result['scores'].get(name)!r}, expected {want!r}")
-    print(f"/score: {len(results)} items (math, format, language) scored as expected")
+    print(f"/score: {len(results)} items (math, format, language, code) scored as expected")
 
 
 def check_get_reward(port: int) -> None:
