@@ -41,7 +41,11 @@ _TRAIN_FLAGS: list[tuple[str, type, str]] = [
     ("max_prompt_len", int, "maximum prompt tokens (longer prompts lose their start, with a warning)"),
     ("max_completion_len", int, "maximum completion tokens"),
     ("temperature", float, "sampling temperature"),
-    ("top_p", float, "nucleus sampling (1.0: off; below 1 the loss no longer scores the sampled distribution)"),
+    (
+        "top_p",
+        float,
+        "nucleus sampling (1.0: off; below 1 the loss no longer scores the sampled distribution)",
+    ),
     ("top_k", int, "top-k sampling (0: off; above 0 the loss no longer scores the sampled distribution)"),
     ("lr", float, "learning rate"),
     ("warmup_steps", int, "linear warmup steps"),

@@ -8,7 +8,7 @@ with ``save_pretrained``, it loads back like any other checkpoint, so the SFT ou
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -147,7 +147,7 @@ def load_model_and_tokenizer(
     if name == "tiny":
         tok = build_tiny_tokenizer()
         model = build_tiny_model(tok, **(tiny or {}))
-        return (model.to(dtype) if dtype else model), tok
+        return (cast(PreTrainedModel, model.to(dtype)) if dtype else model), tok  # type: ignore[arg-type]
     tok = AutoTokenizer.from_pretrained(tokenizer_name or name)
     tok.padding_side = "left"  # generation continues the prompt's end; an over-long prompt loses its start
     tok.truncation_side = "left"

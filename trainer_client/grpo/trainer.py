@@ -259,7 +259,7 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
     }
     model, tokenizer = load_model_and_tokenizer(cfg.model, tokenizer_name=cfg.tokenizer, tiny=tiny)
     disable_dropout(model)
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     ref_model = None
@@ -268,7 +268,7 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
             cfg.model, tokenizer_name=cfg.tokenizer, tiny=tiny, dtype=torch.bfloat16 if bf16 else None
         )
         disable_dropout(ref_model)
-        ref_model.to(device).eval().requires_grad_(False)
+        ref_model.to(device).eval().requires_grad_(False)  # type: ignore[arg-type]
     train_prompts, eval_prompts = load_splits(cfg)
     sampler = PromptSampler(len(train_prompts), seed=cfg.seed)
     optimizer = torch.optim.AdamW(
