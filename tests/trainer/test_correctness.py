@@ -448,3 +448,15 @@ def test_training_runs_with_bf16_and_gradient_checkpointing_on_cpu(tmp_path: Pat
     last = history[-1]
     assert last["grad_norm"] > 0 and math.isfinite(last["loss"]) and math.isfinite(last["kl"])
     assert "eval_accuracy" in last
+
+
+def test_a_bf16_checkpoint_is_trained_in_float32(tmp_path: Path) -> None:
+    from trainer_client.grpo.model import load_model_and_tokenizer
+
+    tok = build_tiny_tokenizer()
+    build_tiny_model(tok, **SMALL).to(torch.bfloat16).save_pretrained(tmp_path / "ckpt")
+    tok.save_pretrained(tmp_path / "ckpt")
+    model, _ = load_model_and_tokenizer(str(tmp_path / "ckpt"))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    ref, _ = load_model_and_tokenizer(str(tmp_path / "ckpt"), dtype=torch.bfloat16)
+    assert {p.dtype for p in ref.parameters()} == {torch.bfloat16}

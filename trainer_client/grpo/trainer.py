@@ -208,6 +208,8 @@ def train(
                 write_table(run_dir / "completions" / f"step_{step + 1:06d}.jsonl", batch.groups)
             history.append(log_metrics(run_dir, metrics))
             print(progress_line(metrics, cfg.steps), flush=True)
+            if on_step_end is not None:
+                on_step_end(history[-1])
             stopping = stop_after is not None and step + 1 >= stop_after
             if stopping or done or (cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0):
                 save_checkpoint(
@@ -218,8 +220,6 @@ def train(
                     run.scheduler,
                     run.sampler,
                 )
-            if on_step_end is not None:
-                on_step_end(history[-1])
             if stopping:
                 break
 
@@ -265,7 +265,10 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
     ref_model = None
     if cfg.beta > 0:  # the frozen reference is the starting policy, loaded afresh (also on resume)
         ref_model, _ = load_model_and_tokenizer(
-            cfg.model, tokenizer_name=cfg.tokenizer, tiny=tiny, dtype=torch.bfloat16 if bf16 else None
+            cfg.model,
+            tokenizer_name=cfg.tokenizer,
+            tiny=tiny,
+            dtype=torch.bfloat16 if bf16 else torch.float32,
         )
         disable_dropout(ref_model)
         ref_model.to(device).eval().requires_grad_(False)  # type: ignore[arg-type]
