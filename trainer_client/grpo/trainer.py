@@ -127,6 +127,7 @@ class Run:
     end_ids: list[int]
     device: torch.device
     bf16: bool
+    checkpointing: bool
     train_prompts: list[Prompt]
     eval_prompts: list[Prompt]
     sampler: PromptSampler
@@ -223,7 +224,7 @@ def train(
             if stopping:
                 break
 
-    if run.model.is_gradient_checkpointing:
+    if run.checkpointing:
         run.model.gradient_checkpointing_disable()
     if not history or history[-1]["step"] >= cfg.steps:  # finished (not stopped early): the model to use next
         run.model.save_pretrained(run_dir / "final")
@@ -304,6 +305,7 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
         end_ids=end_token_ids(tokenizer, model),
         device=device,
         bf16=bf16,
+        checkpointing=checkpointing,
         train_prompts=train_prompts,
         eval_prompts=eval_prompts,
         sampler=sampler,
