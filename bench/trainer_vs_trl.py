@@ -14,7 +14,8 @@ float32 on the CPU with one torch thread. Each trainer runs in its own process, 
 Per trainer: ``s_per_step`` is the mean wall time of the steps after the first (the first pays one-off
 costs), ``peak_rss_mb`` the process's peak resident memory from the start of the first step to the end of the
 last (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), ``tokens_per_s`` the completion tokens
-generated per second of those steps. TRL holds the logits of a micro-batch as a ``[rows, length, vocab]``
+generated per second of those steps, and ``cpu_s_per_step`` the process's CPU time per step (all its
+threads), the figure least moved by other work on a shared machine. TRL holds the logits of a micro-batch as a ``[rows, length, vocab]``
 float32 tensor; ours takes the log-probs through the output head in chunks, so it fits micro-batches of all
 8 rows where TRL is given 4 (its gradient accumulation over 2 micro-batches keeps the same step).
 """
@@ -76,18 +77,19 @@ def write_prompts(path: Path, n: int) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def summarise(step_s: list[float], tokens: list[float], peak: float) -> dict[str, float]:
-    """The figures of one trainer from its per-step wall times and completion-token counts.
+def summarise(step_s: list[float], cpu_s: list[float], tokens: list[float], peak: float) -> dict[str, float]:
+    """The figures of one trainer from its per-step wall and CPU times and completion-token counts.
 
     Example:
-        >>> summarise([9.0, 2.0, 4.0], [100, 40, 80], 512.0)
-        {'s_per_step': 3.0, 'peak_rss_mb': 512.0, 'tokens_per_s': 20.0}
+        >>> summarise([9.0, 2.0, 4.0], [8.0, 1.0, 3.0], [100, 40, 80], 512.0)
+        {'s_per_step': 3.0, 'peak_rss_mb': 512.0, 'tokens_per_s': 20.0, 'cpu_s_per_step': 2.0}
     """
-    timed, counted = step_s[1:] or step_s, tokens[1:] or tokens
+    timed, counted, cpu = step_s[1:] or step_s, tokens[1:] or tokens, cpu_s[1:] or cpu_s
     return {
         "s_per_step": sum(timed) / len(timed),
         "peak_rss_mb": peak,
         "tokens_per_s": sum(counted) / sum(timed),
+        "cpu_s_per_step": sum(cpu) / len(cpu),
     }
 
 
@@ -134,17 +136,22 @@ def run_ours(
         gradient_checkpointing=False,
     )
     step_s: list[float] = []
+    cpu_s: list[float] = []
     tokens: list[float] = []
     peak = [0.0]
+    cpu_mark = [0.0]
 
     def on_step_end(m: dict[str, Any]) -> None:  # the step's own clock: rollouts, scoring, update
         step_s.append(m["step_s"])
+        cpu_s.append(time.process_time() - cpu_mark[0])  # from the previous step's end: nothing else runs
+        cpu_mark[0] = time.process_time()
         tokens.append(m["completion_len_mean"] * PROMPTS_PER_STEP * NUM_GENERATIONS)
         peak[0] = peak_rss_mb()
 
-    reset_peak_rss()  # after imports; setup (model load) counts, as TRL's trainer is built before its reset
+    reset_peak_rss()  # after imports; setup (model load) counts in the first step, which is not timed
+    cpu_mark[0] = time.process_time()
     train(cfg, on_step_end=on_step_end)
-    return summarise(step_s, tokens, peak[0])
+    return summarise(step_s, cpu_s, tokens, peak[0])
 
 
 def run_trl(
@@ -206,18 +213,20 @@ def run_trl(
         log_completions=False,
     )
     step_s: list[float] = []
+    cpu_s: list[float] = []
     tokens: list[float] = []
     peak = [0.0]
-    started = [0.0]
+    started = [0.0, 0.0]
 
     class Clock(TrainerCallback):
         def on_step_begin(self, *a: Any, **k: Any) -> None:
             if not step_s and not started[0]:
                 reset_peak_rss()
-            started[0] = time.perf_counter()
+            started[:] = [time.perf_counter(), time.process_time()]
 
         def on_step_end(self, *a: Any, **k: Any) -> None:
             step_s.append(time.perf_counter() - started[0])
+            cpu_s.append(time.process_time() - started[1])
             peak[0] = peak_rss_mb()
 
         def on_log(
@@ -235,7 +244,7 @@ def run_trl(
         callbacks=[Clock()],
     )
     trainer.train()
-    return summarise(step_s, tokens, peak[0])
+    return summarise(step_s, cpu_s, tokens, peak[0])
 
 
 def side_main(argv: list[str]) -> int:
@@ -320,17 +329,20 @@ def main(argv: list[str] | None = None) -> int:
                 figures = both(server.url)
     result: dict[str, Any] = {**figures, "completion_len": args.completion_len, "vocab_size": VOCAB}
     result["ratios"] = {
-        "trl_s_per_step_over_ours": figures["trl"]["s_per_step"] / figures["ours"]["s_per_step"],
-        "trl_peak_rss_over_ours": figures["trl"]["peak_rss_mb"] / figures["ours"]["peak_rss_mb"],
+        f"trl_over_ours_{k}": figures["trl"][k] / figures["ours"][k]
+        for k in ("s_per_step", "cpu_s_per_step", "peak_rss_mb")
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"completion_len {args.completion_len}, vocabulary {VOCAB:,}")
-        print(f"{'':6} {'s/step':>8} {'peak RSS MB':>12} {'tokens/s':>9}")
+        print(f"{'':6} {'s/step':>8} {'CPU s/step':>10} {'peak RSS MB':>12} {'tokens/s':>9}")
         for side in ("ours", "trl"):
             f = figures[side]
-            print(f"{side:6} {f['s_per_step']:8.2f} {f['peak_rss_mb']:12.0f} {f['tokens_per_s']:9.1f}")
+            print(
+                f"{side:6} {f['s_per_step']:8.2f} {f['cpu_s_per_step']:10.2f} {f['peak_rss_mb']:12.0f}"
+                f" {f['tokens_per_s']:9.1f}"
+            )
         print(json.dumps(result["ratios"]))
     return 0
 
