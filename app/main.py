@@ -59,7 +59,12 @@ def create_app(settings: Settings | None = None, *, scorer: str = "rewards") -> 
     token = settings.api_token.get_secret_value() if settings.api_token else None
     open_routes = OPEN_ROUTES | {"/metrics"} if settings.metrics_public else OPEN_ROUTES
     app.add_middleware(
-        ServiceMiddleware, token=token, open_routes=open_routes, observe=service.metrics.observe_request
+        ServiceMiddleware,
+        token=token,
+        open_routes=open_routes,
+        observe=service.metrics.observe_request,
+        max_headers=settings.max_headers,
+        budget=service.inflight,
     )
 
     def openapi() -> dict[str, Any]:

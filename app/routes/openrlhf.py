@@ -9,6 +9,7 @@ averages per group); a null (accuracy that cannot be judged, an item error) beco
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -20,7 +21,15 @@ from app.body import read_body
 from app.chat import split_query
 from app.records import ScoredResult, WireItem
 from app.routes import ERRORS, parse_off_loop, request_body, service_of
-from app.schemas import GetRewardResponse, make_job, parse_get_reward_request, parse_json
+from app.schemas import (
+    GetRewardRequest,
+    GetRewardResponse,
+    ScoreJob,
+    json_values_limit,
+    make_job,
+    parse_get_reward_request,
+    parse_json,
+)
 
 router = APIRouter()
 
@@ -34,7 +43,8 @@ def openrlhf_response(results: list[ScoredResult], fallback: float) -> dict[str,
     """
 
     def column(values: list[float | None]) -> list[float]:
-        return [fallback if v is None else float(v) for v in values]
+        # never null, never inf/NaN (which JSON cannot carry): the fallback instead
+        return [fallback if v is None or not math.isfinite(v) else float(v) for v in values]
 
     accuracy = column([r.accuracy for r in results])
     return {
@@ -61,19 +71,25 @@ async def get_reward(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     body = await read_body(request, settings.max_body_bytes)
-    req = await parse_off_loop(
-        lambda raw: parse_get_reward_request(parse_json(raw), max_items=settings.max_batch_items), body
-    )
+
+    def parse(raw: bytes) -> tuple[GetRewardRequest, ScoreJob]:
+        # Splitting and EOS stripping are linear but proportional to the body: with the parse, off the
+        # event loop when the body is large.
+        req = parse_get_reward_request(
+            parse_json(raw, json_values_limit(settings.max_batch_items)), max_items=settings.max_batch_items
+        )
+        queries = req["query"]
+        none: list[None] = [None] * len(queries)
+        prompts: list[str | None] = [*(req.get("prompts") or none)]
+        labels: list[str | int | float | None] = [*(req.get("labels") or none)]
+        rows: list[WireItem] = []
+        for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
+            prompt, completion = split_query(query, given_prompt)
+            rows.append(WireItem(completion, prompt, None if label is None else str(label)))
+        return req, make_job(rows, settings.max_completion_chars)
+
+    req, job = await parse_off_loop(parse, body)
     config = service.reward_config(req.get("rewards"))
-    queries = req["query"]
-    none: list[None] = [None] * len(queries)
-    prompts: list[str | None] = [*(req.get("prompts") or none)]
-    labels: list[str | int | float | None] = [*(req.get("labels") or none)]
-    rows: list[WireItem] = []
-    for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
-        prompt, completion = split_query(query, given_prompt)
-        rows.append(WireItem(completion, prompt, None if label is None else str(label)))
-    job = make_job(rows, settings.max_completion_chars)
     request.state.items = job.size
     request.state.body_request_id = req.get("request_id")
 
