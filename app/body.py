@@ -28,14 +28,16 @@ class BytesInFlight:
     """The service-wide budget of request body bytes held by requests not yet answered.
 
     Example:
-        >>> budget = BytesInFlight(100)
+        >>> budget = BytesInFlight(6400)
         >>> first, second = budget.reservation(), budget.reservation()
-        >>> first.take(80); second.take(30)
+        >>> first.take(6000); second.take(500)
         Traceback (most recent call last):
         ...
-        app.body.BytesBusy: 80 request bytes in flight; at most 100
-        >>> first.release(); second.take(30); budget.used
-        30
+        app.body.BytesBusy: 6000 request bytes in flight; at most 6400
+        >>> second.take(100); budget.used  # a small body fits in the headroom
+        6100
+        >>> first.release(); second.take(500); budget.used
+        600
     """
 
     def __init__(self, limit: int) -> None:
@@ -55,14 +57,19 @@ class Reservation:
         self.held = 0
 
     def take(self, n: int) -> None:
-        """Hold ``n`` more bytes; refused when others hold bytes and the total would pass the limit.
+        """Hold ``n`` more bytes; refused when others hold bytes and the total would pass the limit (a
+        quarter more for a body of at most 1/64 of the limit).
 
         Raises:
             BytesBusy: the budget is spent.
         """
         budget = self.budget
         others = budget.used - self.held
-        if others and budget.used + n > budget.limit:
+        # small bodies (a trainer's usual batch) get a quarter more room, so a flood of large ones never
+        # shuts them out
+        small = self.held + n <= budget.limit // 64
+        cap = budget.limit + budget.limit // 4 if small else budget.limit
+        if others and budget.used + n > cap:
             raise BytesBusy(f"{budget.used} request bytes in flight; at most {budget.limit}")
         budget.used += n
         self.held += n
