@@ -481,16 +481,19 @@ def test_idempotent_retry_after_a_disconnect_is_scored_afresh(server: Server) ->
 
 
 def test_one_oversized_get_reward_does_not_refuse_its_neighbours(server: Server) -> None:
-    """With the pool half full, one /get_reward too big to fit and ten one-sample ones arrive in the same
-    200 ms window: the big one gets 503, each small one is admitted on its own and scored."""
+    """With the pool nearly full, one /get_reward too big to fit (but under the micro-batch size, so it
+    does not flush alone) and ten one-sample ones arrive in the same 200 ms window: the big one gets 503,
+    each small one is admitted on its own and scored."""
     query = "<|im_start|>assistant\n" + THINK + "\\boxed{4}<|im_end|>"
+    big_size = 1000  # < microbatch_max_items (1024); 1000 + the filler's pending > MAX_PENDING
 
     async def attack() -> tuple[httpx.Response, list[httpx.Response]]:
         async with httpx.AsyncClient(base_url=server.url, timeout=4 * HANG_S, headers=AUTH) as client:
-            filler = asyncio.create_task(client.post("/score", json=_big_batch("f", n=1200)))
-            while (await client.get("/health")).json()["pending_items"] == 0:
+            filler = asyncio.create_task(client.post("/score", json=_big_batch("f", n=2000)))
+            while (await client.get("/health")).json()["pending_items"] < 1900:
                 await asyncio.sleep(0.01)
-            big = client.post("/get_reward", json={"query": [query] * 1500, "labels": ["4"] * 1500})
+            labels = ["4"] * big_size
+            big = client.post("/get_reward", json={"query": [query] * big_size, "labels": labels})
             small = [client.post("/get_reward", json={"query": [query], "labels": ["4"]}) for _ in range(10)]
             answers = await asyncio.gather(big, *small)
             assert (await filler).status_code == 200
