@@ -98,7 +98,11 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=600, description="Time for a request's head to arrive, else 408 and close."
     )
     body_timeout_s: float = Field(
-        default=60.0, gt=0, le=3600, description="Time for a request's body to arrive, else 408 and close."
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Time for a request's body to arrive (else 408 and close) and for the client to take "
+        "its response (else the connection is aborted).",
     )
     max_inflight_bytes: int = Field(
         default=128 * MiB,

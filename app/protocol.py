@@ -11,6 +11,9 @@ subclasses uvicorn's protocol class and adds, per connection:
   opening (or of the previous response): else 408 and close (slow-header attacks, idle sockets);
 * **body timeout**: the whole body must arrive within ``body_timeout_s`` of the head: else 408 (when no
   response has started) and close; the handler waiting for the body sees a disconnect;
+* **slow readers**: a response the client has not taken ``body_timeout_s`` after it was written is
+  dropped and the connection aborted (uvicorn writes a whole response into the socket buffer at once, and
+  its keep-alive close would wait for the client forever);
 * **connection cap**: at ``max_connections`` open connections, a new one closes the oldest connection
   that is *waiting for a request* (a half-sent head, an idle keep-alive); a connection in the middle of a
   request is never closed for this. When every connection is busy with a request, the new one is
@@ -118,6 +121,7 @@ def guarded_protocol(limits: ConnectionLimits, base: type | None = None) -> type
             self._head_tail = b""
             self._counting = True  # bytes arriving belong to a request head
             self._body_cycle: Any = None
+            self._draining_since = 0.0
             if len(registry.open) >= limits.max_connections:
                 victim = next(iter(registry.waiting), None)
                 if victim is None:
@@ -144,6 +148,7 @@ def guarded_protocol(limits: ConnectionLimits, base: type | None = None) -> type
         def _await_head(self) -> None:
             """Waiting for a request's head: evictable, under the header timeout."""
             registry.waiting[self] = None
+            self._draining_since = 0.0
             self._counting = True
             self._head_bytes = 0
             self._head_tail = b""
@@ -164,11 +169,17 @@ def guarded_protocol(limits: ConnectionLimits, base: type | None = None) -> type
                 self._timer = None
 
         def _close(self, answer: bytes | None) -> None:
-            if self.transport is None or self.transport.is_closing():
+            transport = self.transport
+            if transport is None:
+                return
+            if answer is None and transport.get_write_buffer_size():
+                transport.abort()  # a response the client is not taking: close() would wait for it
+                return
+            if transport.is_closing():
                 return
             if answer is not None:
-                self.transport.write(answer)
-            self.transport.close()
+                transport.write(answer)
+            transport.close()
 
         # -- events
         def data_received(self, data: bytes) -> None:
@@ -220,6 +231,19 @@ def guarded_protocol(limits: ConnectionLimits, base: type | None = None) -> type
 
         def _head_timed_out(self) -> None:
             self._timer = None
+            unsent = self.transport.get_write_buffer_size() if self.transport is not None else 0
+            if unsent and self in registry.waiting:
+                # the last response is still being taken: the client gets body_timeout_s for that
+                now = self.loop.time()
+                started = self._draining_since = self._draining_since or now
+                if now - started < limits.body_timeout_s:
+                    wait = min(limits.header_timeout_s, started + limits.body_timeout_s - now)
+                    self._set_timer(wait, self._head_timed_out)
+                    return
+                registry.hit("slow_reader")
+                registry.waiting.pop(self, None)
+                self._close(None)
+                return
             if self in registry.waiting:
                 registry.waiting.pop(self, None)
                 if self._head_bytes:

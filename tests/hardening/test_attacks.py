@@ -317,6 +317,34 @@ def test_beyond_the_cap_of_busy_connections_is_a_clear_503(server: Server) -> No
     assert "limit=max_connections_refused" in full_log(server)
 
 
+def test_a_client_that_stops_reading_is_cut_off(server: Server) -> None:
+    """A request whose ~6 MB response (each extracted answer is echoed in ``details``) the client never
+    reads, with a tiny receive window: the server gives up after the body timeout and closes the
+    connection; the probe is served meanwhile."""
+    items = [{"completion": "\\boxed{" + "x" * 6000 + "}", "answer": "1", "id": str(i)} for i in range(1000)]
+    body = orjson.dumps({"items": items})
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(HANG_S)
+    sock.connect((host, int(port)))
+    with Probe(server) as probe:
+        sock.sendall(
+            b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        deadline = time.monotonic() + 4 * HANG_S
+        while "limit=slow_reader" not in full_log(server):
+            assert time.monotonic() < deadline, "the slow reader was never cut off"
+            time.sleep(0.2)
+    answer = read_answer(sock)
+    sock.close()
+    probe.check()
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert len(answer) < 1000 * 6000  # cut off: the whole response never went out
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 3. Memory is bounded in bytes
 # ---------------------------------------------------------------------------------------------------------
