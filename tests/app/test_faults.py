@@ -206,8 +206,7 @@ async def test_health_stays_200_while_every_worker_is_replaced() -> None:
 async def test_micro_batch_admits_each_request_on_its_own() -> None:
     """One /get_reward too big for the room left and three small ones in the same window: only the big
     one gets 503."""
-    settings = {"max_pending_items": 10, "microbatch_window_ms": 200, "item_timeout_s": 5}
-    async with serve(FAKE_SCORER, **settings) as client:
+    async with serve(FAKE_SCORER, max_pending_items=10, microbatch_window_ms=200, item_timeout_s=5) as client:
         busy = asyncio.create_task(
             client.post("/score", json={"items": [{"completion": "sleep:0.5", "answer": "x"}] * 6})
         )
