@@ -9,6 +9,8 @@ Limits: a request with more than ``max_batch_items`` items is refused (413) befo
 or prompt longer than ``max_completion_chars``, or a reference answer longer than :data:`MAX_ANSWER_CHARS`,
 is an *item* error (``completion_too_long``, ``prompt_too_long``, ``answer_too_long``) so the rest of the
 batch is still scored; ``id``, ``group`` and ``lang`` have fixed length limits and break the schema (422).
+A body of more JSON values than :func:`json_values_limit` allows (64 per item) is refused (422,
+``too_many_values``) before any value is built, so ignored fields cannot expand in memory.
 """
 
 from __future__ import annotations
