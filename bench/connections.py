@@ -25,7 +25,9 @@ import argparse
 import contextlib
 import importlib.util
 import json
+import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +119,11 @@ def _limit_files() -> None:
 
 def _start(command: list[str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        command, preexec_fn=_limit_files, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        preexec_fn=_limit_files,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: servers that fork workers are stopped whole
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -125,7 +131,7 @@ def _start(command: list[str], port: int) -> subprocess.Popen[bytes]:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return proc
         time.sleep(0.1)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"{command[:3]} did not start")
 
 
@@ -228,7 +234,8 @@ def measure(name: str, command: Callable[[int], list[str]], args: argparse.Names
         row["alive_after"] = _health(port)
         return row
     finally:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
 
