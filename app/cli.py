@@ -13,6 +13,7 @@ import importlib
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.config import Settings
     from app.logs import configure_logging
     from app.main import create_app
+    from app.protocol import guarded_protocol
 
     overrides = {
         key: value
@@ -52,6 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=30,
         server_header=False,
+        http=guarded_protocol(_connection_limits(settings), _parser(settings.http_parser)),
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal; ours turns that final
@@ -61,6 +64,49 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(_Stopped):
         server.run()
     return 0 if server.started else 1
+
+
+def _parser(name: str) -> type:
+    if name == "h11":
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    return HttpToolsProtocol
+
+
+def _connection_limits(settings: Any) -> Any:
+    """The connection limits, the cap lowered (with a warning) to what the open-files limit allows."""
+    import logging
+    import resource
+
+    from app.protocol import ConnectionLimits
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = settings.max_connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    cap = settings.max_connections
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        cap = max(8, soft - _SPARE_FILES)
+        logging.getLogger(__name__).warning(
+            "max_connections lowered to fit the open-files limit",
+            extra={"max_connections": cap, "nofile": soft},
+        )
+    return ConnectionLimits(
+        max_connections=cap,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        retry_after_s=settings.retry_after_s,
+    )
+
+
+_SPARE_FILES = 256  # descriptors kept for workers, pipes, logs and the listening socket
 
 
 class _Stopped(Exception):

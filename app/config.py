@@ -85,6 +85,37 @@ class Settings(BaseSettings):
         default=1, ge=1, le=3600, description="Retry-After sent with 503 when saturated."
     )
 
+    # -- connections and bytes in flight (what no client may exceed; see the README's reliability section)
+    max_connections: int = Field(
+        default=1024,
+        ge=8,
+        le=1_000_000,
+        description="Open connections; beyond it the oldest idle one is closed, or the new one gets 503.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=MiB, description="Largest request head (line + headers), else 431."
+    )
+    max_headers: int = Field(default=100, ge=8, le=10_000, description="Most request headers, else 431.")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Time for a request's head to arrive, else 408 and close."
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Time for a request's body to arrive (else 408 and close) and for the client to take "
+        "its response (else the connection is aborted).",
+    )
+    max_inflight_bytes: int = Field(
+        default=128 * MiB,
+        ge=MiB,
+        le=64 * 1024 * MiB,
+        description="Request body bytes held by unanswered requests beyond which new ones get 503.",
+    )
+    http_parser: Literal["httptools", "h11"] = Field(
+        default="httptools", description="HTTP/1.1 parser under the connection limits."
+    )
+
     # -- auth
     api_token: SecretStr | None = Field(
         default=None,

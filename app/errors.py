@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.body import BadEncoding, BodyTooLarge
+from app.body import BadEncoding, BodyTooLarge, BytesBusy
 from app.idempotency import IdConflict
 from app.schemas import BatchTooLarge, RequestInvalid, error_entry
 from app.scoring import PoolClosed, Saturated
@@ -60,6 +60,13 @@ def install(app: FastAPI, retry_after: int) -> None:
             {"Retry-After": str(retry_after)},
         )
 
+    async def bytes_busy(_: Request, exc: Exception) -> Response:
+        return json_response(
+            503,
+            {"detail": "saturated: too many request bytes in flight, retry later"},
+            {"Retry-After": str(retry_after)},
+        )
+
     async def closed(_: Request, exc: Exception) -> Response:
         return json_response(503, {"detail": "the service is not ready"}, {"Retry-After": str(retry_after)})
 
@@ -76,6 +83,7 @@ def install(app: FastAPI, retry_after: int) -> None:
     app.add_exception_handler(BatchTooLarge, too_large)
     app.add_exception_handler(BadEncoding, bad_encoding)
     app.add_exception_handler(Saturated, saturated)
+    app.add_exception_handler(BytesBusy, bytes_busy)
     app.add_exception_handler(PoolClosed, closed)
     app.add_exception_handler(IdConflict, conflict)
     app.add_exception_handler(StarletteHTTPException, http_error)

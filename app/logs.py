@@ -47,14 +47,42 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """Plain text with the ``extra`` fields appended as ``key=value``."""
+    """Plain text with the ``extra`` fields appended as ``key=value``; whatever a client could have sent
+    (the message, every field) is escaped, so a newline in a request id cannot forge a log line.
+
+    Example:
+        >>> TextFormatter("%(message)s").format(logging.makeLogRecord({"msg": "m", "rid": "a\\nb"}))
+        'm rid=a\\\\nb'
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
+        record.message = escape(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        base = self.formatMessage(record)
         extras = " ".join(
-            f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
+            f"{k}={escape(str(v))}"
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_")
         )
-        return f"{base} {extras}" if extras else base
+        line = f"{base} {extras}" if extras else base
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"  # our own traceback: kept multi-line
+        return line
+
+
+def escape(text: str, limit: int = 2048) -> str:
+    """``text`` on one line: control characters and backslashes escaped, at most ``limit`` characters kept.
+
+    Example:
+        >>> escape("a\\nb\\x1b")
+        'a\\\\nb\\\\x1b'
+    """
+    if len(text) > limit:
+        text = f"{text[:limit]}...(+{len(text) - limit} chars)"
+    if text.isprintable() and "\\" not in text:
+        return text
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def configure_logging(level: str = "info", json_lines: bool = True) -> None:

@@ -69,7 +69,12 @@ def create_app(settings: Settings | None = None, *, scorer: str = "rewards") -> 
     if settings.metrics_public:
         open_routes |= {"/metrics"}
     app.add_middleware(
-        ServiceMiddleware, token=token, open_routes=open_routes, observe=service.metrics.observe_request
+        ServiceMiddleware,
+        token=token,
+        open_routes=open_routes,
+        observe=service.metrics.observe_request,
+        max_headers=settings.max_headers,
+        budget=service.inflight,
     )
 
     def openapi() -> dict[str, Any]:

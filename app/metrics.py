@@ -39,6 +39,9 @@ class _PoolCollector(Collector):
         restarts.add_metric(["crash"], stats.crashes)
         restarts.add_metric(["other"], stats.restarts - stats.timeouts - stats.crashes)
         yield restarts
+        yield CounterMetricFamily(
+            "vrewards_pool_items", "Items the pool resolved (abandoned ones are not).", stats.items_scored
+        )
         yield GaugeMetricFamily("vrewards_queue_depth", "Items queued or being scored.", self.pool.pending)
         yield GaugeMetricFamily("vrewards_workers", "Scoring workers up and warmed.", self.pool.alive)
 

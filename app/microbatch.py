@@ -18,14 +18,25 @@ from app.scoring import WorkerPool
 
 
 @dataclass
+class _Waiter:
+    items: list[WireItem]
+    future: asyncio.Future[list[ScoredResult]]
+
+
+@dataclass
 class _Pending:
-    items: list[WireItem] = field(default_factory=list)
-    waiters: list[tuple[int, int, asyncio.Future[list[ScoredResult]]]] = field(default_factory=list)
+    waiters: list[_Waiter] = field(default_factory=list)
+    size: int = 0
     timer: asyncio.TimerHandle | None = None
 
 
 class MicroBatcher:
     """Gather concurrent :meth:`score` calls into one :meth:`WorkerPool.score` call per window.
+
+    Admission is decided per call, before it joins a window (:meth:`WorkerPool.admit`): a call that does not
+    fit gets :class:`~app.scoring.Saturated` alone, its neighbours are unaffected. A call cancelled before
+    its window is sent (the client went away) is left out of it; a sent submission whose callers are all
+    gone is cancelled, which drops its queued items in the pool.
 
     Example:
         >>> batcher = MicroBatcher(pool, window_s=0.005, max_items=1024)  # doctest: +SKIP
@@ -48,21 +59,25 @@ class MicroBatcher:
         self.flushes = 0
 
     async def score(self, items: list[WireItem], config: Any) -> list[ScoredResult]:
-        """Results for ``items``, scored together with whatever else arrives within the window."""
+        """Results for ``items``, scored together with whatever else arrives within the window.
+
+        Raises:
+            Saturated: these items do not fit in the pool now.
+        """
         if not items:
             return []
+        self.pool.admit(len(items))
         loop = asyncio.get_running_loop()
         pending = self._pending.get(config)
         if pending is None:
             pending = self._pending[config] = _Pending()
             pending.timer = loop.call_later(self.window_s, self._flush, config)
-        future: asyncio.Future[list[ScoredResult]] = loop.create_future()
-        start = len(pending.items)
-        pending.items.extend(items)
-        pending.waiters.append((start, start + len(items), future))
-        if len(pending.items) >= self.max_items:
+        waiter = _Waiter(items, loop.create_future())
+        pending.waiters.append(waiter)
+        pending.size += len(items)
+        if pending.size >= self.max_items:
             self._flush(config)
-        return await future
+        return await waiter.future
 
     def _flush(self, config: Hashable) -> None:
         pending = self._pending.pop(config, None)
@@ -76,21 +91,42 @@ class MicroBatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, pending: _Pending, config: Any) -> None:
-        live = [w for w in pending.waiters if not w[2].done()]
+        live = [w for w in pending.waiters if not w.future.done()]
+        gone = sum(len(w.items) for w in pending.waiters if w.future.done())
+        if gone:
+            self.pool.release(gone)  # callers that left before the window closed: never sent
         if not live:
             return
+        items = [item for w in live for item in w.items]
         if self.observe is not None:
-            self.observe(len(pending.items))
+            self.observe(len(items))
         try:
-            results = await self.pool.score(pending.items, config)
-        except Exception as exc:
-            for _start, _end, future in live:
-                if not future.done():
-                    future.set_exception(exc)
+            submission = self.pool.submit(items, config, admitted=True)
+        except Exception as exc:  # PoolClosed (the room reserved was given back)
+            for w in live:
+                if not w.future.done():
+                    w.future.set_exception(exc)
             return
-        for start, end, future in live:
-            if not future.done():
-                future.set_result(results[start:end])
+        for w in live:
+            w.future.add_done_callback(lambda _f: _cancel_if_abandoned(submission, live))
+        try:
+            results = await asyncio.shield(submission)
+        except asyncio.CancelledError:
+            if submission.cancelled():
+                return  # every caller left; the pool drops what it had not started
+            submission.cancel()
+            raise
+        except Exception as exc:
+            for w in live:
+                if not w.future.done():
+                    w.future.set_exception(exc)
+            return
+        start = 0
+        for w in live:
+            end = start + len(w.items)
+            if not w.future.done():
+                w.future.set_result(results[start:end])
+            start = end
 
     async def close(self) -> None:
         """Flush what is waiting and wait for the submissions in flight."""
@@ -98,3 +134,8 @@ class MicroBatcher:
             self._flush(config)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _cancel_if_abandoned(submission: asyncio.Future[Any], waiters: list[_Waiter]) -> None:
+    if not submission.done() and all(w.future.cancelled() for w in waiters):
+        submission.cancel()

@@ -1,20 +1,28 @@
 """One pure-ASGI middleware for what every request needs: request id, bearer token, a catch-all 500,
-the access log line and the request metrics.
+the access log line, the request metrics, and cancelling the work of a client that went away.
 
 Pure ASGI (not ``BaseHTTPMiddleware``) so it adds microseconds, not a task per request.
+
+A client that disconnects after sending its whole body has its request cancelled (logged with status 499):
+the scoring it was waiting for is abandoned, so its queued items are dropped rather than scored while the
+next trainer request waits. A request with more than one ``Authorization`` header is refused (401): no
+header wins, so a proxy's header and a client's can never be confused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 
+from app.body import RESERVATION, BytesInFlight
 from app.logs import ACCESS
 
 logger = logging.getLogger(__name__)
@@ -45,6 +53,9 @@ class ServiceMiddleware:
         token: the bearer token every route outside ``open_routes`` requires, or None for none.
         open_routes: paths served without the token.
         observe: called with ``(route, status, seconds)`` once per request.
+        max_headers: most request headers (else 431).
+        budget: request body bytes in flight, shared by all requests (each gets a reservation, released
+            once it is answered); None for no bound.
 
     Example:
         >>> app.add_middleware(ServiceMiddleware, token=None, open_routes=OPEN_ROUTES, observe=print)  # doctest: +SKIP
@@ -57,8 +68,12 @@ class ServiceMiddleware:
         token: str | None,
         open_routes: frozenset[str],
         observe: Callable[[str, int, float], None],
+        max_headers: int = 100,
+        budget: BytesInFlight | None = None,
     ) -> None:
         self.app = app
+        self.budget = budget
+        self.max_headers = max_headers
         self.token = token.encode() if token else None
         self.open_routes = open_routes
         self.observe = observe
@@ -68,10 +83,13 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        headers = dict(scope.get("headers") or ())
+        raw_headers = scope.get("headers") or ()
+        headers = dict(raw_headers)
         request_id = _request_id(headers.get(b"x-request-id"))
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        reservation = self.budget.reservation() if self.budget is not None else None
+        state[RESERVATION] = reservation
         path: str = scope.get("path", "")
         path_token: bytes | None = None
         if self.token is not None and path.startswith(TOKEN_PATH_PREFIX):
@@ -82,6 +100,9 @@ class ServiceMiddleware:
         route = path if path in ROUTES else "other"
         status = 500
         started = False
+        task = asyncio.current_task()
+        watcher: asyncio.Future[Message] | None = None
+        gone = False
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, started
@@ -91,11 +112,30 @@ class ServiceMiddleware:
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        async def watch() -> Message:
+            nonlocal gone
+            message = await receive()
+            if message["type"] == "http.disconnect" and not started and task is not None:
+                gone = True
+                task.cancel()
+            return message
+
+        async def receive_wrapper() -> Message:
+            nonlocal watcher
+            if watcher is not None:  # the body is in: the next message can only be the disconnect
+                return await asyncio.shield(watcher)
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                watcher = asyncio.ensure_future(watch())
+            return message
+
         try:
-            if (
+            if len(raw_headers) > self.max_headers:
+                await _send_json(send_wrapper, 431, {"detail": f"more than {self.max_headers} headers"})
+            elif (
                 self.token is not None
                 and path not in self.open_routes
-                and not self._authorized(headers, path_token)
+                and not self._authorized(raw_headers, path_token)
             ):
                 await _send_json(
                     send_wrapper,
@@ -104,12 +144,23 @@ class ServiceMiddleware:
                     [(b"www-authenticate", b"Bearer")],
                 )
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, receive_wrapper, send_wrapper)
+        except asyncio.CancelledError:
+            if not gone or task is None:
+                raise
+            task.uncancel()
+            status = 499  # the client closed the connection; its work was cancelled
+        except ClientDisconnect:
+            status = 499  # the client left while sending its body
         except Exception:
             logger.exception("unhandled error", extra={"request_id": request_id, "route": route})
             if not started:
                 await _send_json(send_wrapper, 500, {"detail": "internal error"})
         finally:
+            if reservation is not None:
+                reservation.release()
+            if watcher is not None and not watcher.done():
+                watcher.cancel()
             seconds = time.perf_counter() - start
             self.observe(route, status, seconds)
             ACCESS.info(
@@ -125,11 +176,14 @@ class ServiceMiddleware:
                 },
             )
 
-    def _authorized(self, headers: dict[bytes, bytes], path_token: bytes | None) -> bool:
+    def _authorized(self, headers: Iterable[tuple[bytes, bytes]], path_token: bytes | None) -> bool:
         assert self.token is not None
         if path_token is not None:  # constant time, like the header
             return hmac.compare_digest(path_token, self.token)
-        scheme, _, credential = headers.get(b"authorization", b"").partition(b" ")
+        values = [value for name, value in headers if name == b"authorization"]
+        if len(values) != 1:  # none, or ambiguous: refused whichever would be right
+            return False
+        scheme, _, credential = values[0].partition(b" ")
         if scheme.lower() != b"bearer":
             return False
         return hmac.compare_digest(credential.strip(), self.token)

@@ -9,6 +9,8 @@ Limits: a request with more than ``max_batch_items`` items is refused (413) befo
 or prompt longer than ``max_completion_chars``, or a reference answer longer than :data:`MAX_ANSWER_CHARS`,
 is an *item* error (``completion_too_long``, ``prompt_too_long``, ``answer_too_long``) so the rest of the
 batch is still scored; ``id``, ``group`` and ``lang`` have fixed length limits and break the schema (422).
+A body of more JSON values than :func:`json_values_limit` allows (64 per item) is refused (422,
+``too_many_values``) before any value is built, so ignored fields cannot expand in memory.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MAX_ID_CHARS = 1024
 MAX_LANG_CHARS = 35
 MAX_ERRORS = 10  # validation errors reported per response
 MAX_MSG_CHARS = 200
+MAX_LOC_CHARS = 64  # longest part of an error's ``loc`` (a client's dict key) quoted back
+MAX_LOC_PARTS = 8
 
 ShortStr = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)]
 LangStr = Annotated[str, StringConstraints(max_length=MAX_LANG_CHARS)]
@@ -175,7 +179,9 @@ def error_entry(loc: tuple[str | int, ...] | list[str | int], msg: str, kind: st
         >>> error_entry(("items", 3, "completion"), "Field required", "missing")["field"]
         'items.3.completion'
     """
-    loc = list(loc)
+    # a dict key in ``loc`` is the client's: quote at most MAX_LOC_CHARS of it, never the whole
+    loc = [p if isinstance(p, int) or len(p) <= MAX_LOC_CHARS else f"{p[:MAX_LOC_CHARS]}..." for p in loc]
+    loc = loc[:MAX_LOC_PARTS]
     return {
         "loc": loc,
         "field": ".".join(str(part) for part in loc),
@@ -203,16 +209,20 @@ _UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\])$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def parse_json(body: bytes) -> Any:
+def parse_json(body: bytes, max_values: int | None = None) -> Any:
     """Decode a JSON body; lone surrogates and invalid UTF-8 become U+FFFD instead of failing.
 
     orjson refuses ``"\\ud800"`` (a lone surrogate escape, which models' byte-level tokens can produce and
     Python's ``json.dumps`` writes); the fallback decodes with the standard library and replaces them.
+    With ``max_values``, a body of more JSON values than that is refused before any is built
+    (:func:`check_structure`).
 
     Example:
         >>> parse_json(b'{"a": "x\\\\ud800"}')
         {'a': 'x\\ufffd'}
     """
+    if max_values is not None:
+        check_structure(body, max_values)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -224,6 +234,49 @@ def parse_json(body: bytes) -> Any:
         raise RequestInvalid(
             [error_entry(["body"], f"invalid JSON: {first_error}", "json_invalid")]
         ) from None
+
+
+# A JSON string (to its closing quote, or to the end of an unterminated one: never a second scan), or a
+# byte that opens a container or separates two values.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{,]')
+
+
+def json_values_limit(max_items: int) -> int:
+    """JSON values a request of ``max_items`` items may hold: 64 per item (six fields, client extras).
+
+    Example:
+        >>> json_values_limit(4096)
+        262144
+    """
+    return 64 * max(max_items, 64)
+
+
+def check_structure(body: bytes, max_values: int) -> None:
+    """Refuse (422) a body of more than ``max_values`` JSON values, before parsing builds any of them.
+
+    A 64 kB gzip body can expand to 22 million ``{},`` in an ignored field: parsed, that is gigabytes of
+    empty objects. Counting container openings and separators outside strings bounds the values;
+    a cheap upper bound (every such byte, strings included) is tried first, so ordinary bodies cost one
+    C-speed count. The exact count steps string by string, so the event loop (when it runs in a thread) and
+    the GIL are never held for more than one string's scan.
+
+    Example:
+        >>> check_structure(b'{"a": "{,{,{,{"}', 3)
+        >>> check_structure(b'[{},{},{}]', 3)
+        Traceback (most recent call last):
+        ...
+        app.schemas.RequestInvalid: more than 3 JSON values
+    """
+    if body.count(b",") + body.count(b"{") + body.count(b"[") <= max_values:
+        return
+    count = 0
+    for match in _JSON_TOKEN.finditer(body):
+        if body[match.start()] != 0x22:  # not a string
+            count += 1
+            if count > max_values:
+                raise RequestInvalid(
+                    [error_entry(["body"], f"more than {max_values} JSON values", "too_many_values")]
+                )
 
 
 def _replace_surrogates(value: Any) -> Any:

@@ -19,7 +19,13 @@ Design (why it is built this way):
   format and language still scored) by another worker; the rest of the chunk is re-queued at the front. A
   worker that dies (segfault, OOM kill) is replaced the same way; its current item is tried once more alone
   (the death may have come from outside) and gets the item error ``worker_crashed`` if it kills that worker
-  too. Nothing is lost: each batch resolves only once every item has a result.
+  too. Only that current item is ever charged: its chunk-mates are re-queued uncharged however many times
+  neighbours kill workers, so an innocent item is always scored. Nothing is lost: each batch resolves only
+  once every item has a result.
+* **Liveness.** While workers are being replaced the pool is still live (``live``): batches wait for the
+  replacements. ``/health`` reports that as ``busy``, never as down.
+* **Abandoned requests.** A cancelled ``score`` (its client disconnected) marks its batch cancelled; chunks
+  not yet sent to a worker are dropped, so later requests do not wait behind them.
 * **Memory** per worker is bounded with ``RLIMIT_AS``; runaway big-integer work becomes a ``MemoryError``
   inside the worker, which the scorer turns into that item's error.
 * **Locality.** Items are grouped by reference answer so a GRPO group lands on one worker and its gold
@@ -27,7 +33,9 @@ Design (why it is built this way):
 * **Scripts** that create a pool must guard their entry point with ``if __name__ == "__main__":``, as
   with any multiprocessing start method other than fork: the fork server imports the main module.
 * **Backpressure.** ``score`` raises :class:`Saturated` when more than ``max_pending_items`` items would be
-  queued or in flight (an idle pool always admits one batch, however large).
+  queued or in flight (an idle pool always admits one batch, however large). ``admit`` takes the same
+  decision ahead of time for one request whose items are scored later inside a larger micro-batch. Bytes
+  in flight are bounded before any of this, when the request body is read (:mod:`app.body`).
 * **A lane for code.** An item with ``tests`` (when the config asks for the code component) runs programs
   for up to seconds per case, so it travels alone in a chunk of its own, on a queue of its own, and at most
   ``code_workers`` workers hold code chunks at once (default: half the pool, at least one, never all of a
@@ -62,7 +70,7 @@ logger = logging.getLogger(__name__)
 MiB = 1024 * 1024
 _FLUSH_S = 0.002  # a worker sends its finished results at least this often
 _CHUNK_CHARS = 8_000_000  # characters of text per chunk, so one message stays far below the memory bound
-_MAX_ATTEMPTS = 3  # an item re-queued this many times by crashes it was not blamed for gets worker_crashed
+_MAX_ATTEMPTS = 3  # deaths no item can be blamed for (results lost in transit) an item survives
 _WARMUP_ITEMS: tuple[WireItem, ...] = (
     WireItem(
         "<think>\nTwo plus two is four, so the sum is four.\n</think>\nThe answer is \\boxed{4}.",
@@ -285,6 +293,30 @@ class WorkerPool:
         """True once every worker has warmed up, until the pool stops."""
         return self._started.is_set() and not self._stopping and self.alive > 0
 
+    @property
+    def live(self) -> bool:
+        """True while the pool can score: started, not stopping, its dispatcher running (workers may be
+        being replaced; batches then wait for them)."""
+        thread = self._thread
+        return self._started.is_set() and not self._stopping and thread is not None and thread.is_alive()
+
+    def admit(self, n: int) -> None:
+        """Reserve room for ``n`` items that a later ``score(..., admitted=True)`` brings (the micro-batcher
+        admits each request on its own, so one big request never gets its neighbours refused).
+
+        Raises:
+            Saturated: the pool already holds too many items.
+        """
+        with self._lock:
+            if self._pending and self._pending + n > self.max_pending_items:
+                raise Saturated(f"{self._pending} items pending")
+            self._pending += n
+
+    def release(self, n: int) -> None:
+        """Give back room reserved with :meth:`admit` for items that will not be scored after all."""
+        with self._lock:
+            self._pending -= n
+
     async def start(self) -> None:
         """Start and warm up the workers; returns once all of them can score."""
         self._thread = threading.Thread(target=self._run, name="vrewards-dispatcher", daemon=True)
@@ -315,42 +347,62 @@ class WorkerPool:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
             self._thread = None
 
-    async def score(self, items: Sequence[WireItem], config: Any) -> list[ScoredResult]:
+    async def score(
+        self, items: Sequence[WireItem], config: Any, *, admitted: bool = False
+    ) -> list[ScoredResult]:
         """Score ``items`` with ``config`` (a ``rewards.RewardConfig``); one result per item, in order.
+
+        Cancelling the call (the client went away) drops the items not yet sent to a worker.
 
         Raises:
             Saturated: the pool already holds too many items.
             PoolClosed: the pool is stopping.
         """
+        return await self.submit(items, config, admitted=admitted)
+
+    def submit(
+        self, items: Sequence[WireItem], config: Any, *, admitted: bool = False
+    ) -> asyncio.Future[list[ScoredResult]]:
+        """Queue ``items`` now; the future resolves to their results. Cancelling it abandons the batch.
+
+        ``admitted``: room for the items was reserved with :meth:`admit` (it is given back if the pool
+        refuses them).
+
+        Raises:
+            Saturated: the pool already holds too many items (never when ``admitted``).
+            PoolClosed: the pool is stopping.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[ScoredResult]] = loop.create_future()
         if not items:
-            return []
+            future.set_result([])
+            return future
         if self._stopping or not self._started.is_set():
+            if admitted:
+                self.release(len(items))
             raise PoolClosed("the scoring pool is not running")
         if self.code_limits is not None and getattr(config, "code", None) is not None:
             config = config.with_code_limits(self.code_limits)
-        loop = asyncio.get_running_loop()
         batch = _Batch(
             items=items,
             config=config,
             loop=loop,
-            future=loop.create_future(),
+            future=future,
             results=[None] * len(items),
             remaining=len(items),
         )
         chunks = self._chunks(batch)
         with self._lock:
-            if self._pending and self._pending + len(items) > self.max_pending_items:
-                raise Saturated(f"{self._pending} items pending")
-            self._pending += len(items)
+            if not admitted:
+                if self._pending and self._pending + len(items) > self.max_pending_items:
+                    raise Saturated(f"{self._pending} items pending")
+                self._pending += len(items)
             for chunk in chunks:
                 (self._code_queue if chunk.code else self._queue).append(chunk)
             self._active.add(batch)
+        future.add_done_callback(lambda f: _abandon(batch) if f.cancelled() else None)
         self._wake()
-        try:
-            return await asyncio.shield(batch.future)
-        except asyncio.CancelledError:
-            batch.cancelled = True  # queued chunks of an abandoned request are dropped
-            raise
+        return future
 
     # -- chunking -----------------------------------------------------------------------------------
     def _chunks(self, batch: _Batch) -> list[_Chunk]:
@@ -579,12 +631,23 @@ class WorkerPool:
             self._spawn()
 
     def _settle(self, chunk: _Chunk, w: _Worker, pos: int, blame: str | None) -> None:
+        """Resolve or re-queue the unanswered items of a killed worker's chunk.
+
+        Only the item the worker was on (``pos``) is charged for a timeout or a crash; its chunk-mates are
+        re-queued uncharged, however often that happens, so they are always scored. Deaths are bounded:
+        each one charges an item, and an item is charged at most twice. Only when no item can be named
+        (the chunk was never started, or every item was done and the results were lost on the way) does
+        every unanswered item count an attempt, and :data:`_MAX_ATTEMPTS` of those end in ``worker_crashed``.
+        """
         batch = chunk.batch
+        identified = blame is not None and pos < len(chunk.positions)
         requeue: list[int] = []
         for i, batch_pos in enumerate(chunk.positions):
             if i in w.received or batch.results[batch_pos] is not None:
                 continue
-            if i != pos or blame is None or pos >= len(chunk.positions):
+            if identified and i != pos:
+                requeue.append(batch_pos)  # an innocent neighbour
+            elif not identified:
                 tries = batch.attempts.get(batch_pos, 0) + 1
                 batch.attempts[batch_pos] = tries
                 if tries >= _MAX_ATTEMPTS:
@@ -594,23 +657,28 @@ class WorkerPool:
                     )
                 else:
                     requeue.append(batch_pos)
-                continue
-            item_id = batch.items[batch_pos].id
-            if blame == "timeout" and not chunk.degraded:
-                with self._lock:
-                    self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=True))
-            elif blame == "timeout":
-                self._resolve(batch, batch_pos, _timeout_fallback(item_id, self.item_timeout_s))
-            elif batch_pos not in batch.crashed:
-                # One more try, alone, in case the worker was killed from outside (OOM killer, operator).
-                batch.crashed.add(batch_pos)
-                with self._lock:
-                    self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=chunk.degraded))
             else:
-                self._resolve(batch, batch_pos, ScoredResult.error(item_id, "worker_crashed", _CRASH_MESSAGE))
+                self._charge(chunk, batch_pos, blame)
         if requeue:
             with self._lock:
                 self._queue.appendleft(_Chunk(batch, requeue, degraded=chunk.degraded))
+
+    def _charge(self, chunk: _Chunk, batch_pos: int, blame: str | None) -> None:
+        """The item a worker was on when it overran its deadline or died."""
+        batch = chunk.batch
+        item_id = batch.items[batch_pos].id
+        if blame == "timeout" and not chunk.degraded:
+            with self._lock:
+                self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=True))
+        elif blame == "timeout":
+            self._resolve(batch, batch_pos, _timeout_fallback(item_id, self.item_timeout_s))
+        elif batch_pos not in batch.crashed:
+            # One more try, alone, in case the worker was killed from outside (OOM killer, operator).
+            batch.crashed.add(batch_pos)
+            with self._lock:
+                self._queue.appendleft(_Chunk(batch, [batch_pos], degraded=chunk.degraded))
+        else:
+            self._resolve(batch, batch_pos, ScoredResult.error(item_id, "worker_crashed", _CRASH_MESSAGE))
 
     def _shutdown(self) -> None:
         for w in self._workers:
@@ -652,6 +720,10 @@ def _timeout_fallback(item_id: str | None, timeout_s: float) -> ScoredResult:
             "error": {"code": "timeout", "message": f"scoring this item took longer than {timeout_s:g} s"},
         }
     )
+
+
+def _abandon(batch: _Batch) -> None:
+    batch.cancelled = True  # queued chunks of an abandoned request are dropped when they come up
 
 
 def _set_result(future: asyncio.Future[Any], value: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from app.body import BytesInFlight
 from app.config import Settings
 from app.idempotency import IdempotencyCache
 from app.metrics import Metrics
@@ -43,6 +44,7 @@ class Service:
         self.cache = IdempotencyCache(
             settings.idempotency_cache_size, settings.idempotency_ttl_s, settings.idempotency_cache_mb << 20
         )
+        self.inflight = BytesInFlight(settings.max_inflight_bytes)
         self.metrics = Metrics()
         self.metrics.attach(self.pool)
         self.batcher = MicroBatcher(
@@ -73,7 +75,7 @@ class Service:
             return self._config_class.from_dict(block)
         except self._config_error as exc:
             where, _, msg = str(exc).partition(": ")
-            loc: list[str | int] = list(where.split(".")) if msg else ["rewards"]
+            loc: list[str | int] = list(where.split(".", 2)) if msg else ["rewards"]
             if loc[0] != "rewards":
                 loc.insert(0, "rewards")
             raise RequestInvalid([error_entry(loc, msg or str(exc), "config_invalid")]) from None

@@ -147,7 +147,9 @@ class RewardConfig:
             raise ConfigError("rewards: must be an object")
         unknown = set(data) - set(COMPONENTS)
         if unknown:
-            raise ConfigError(f"rewards.{sorted(unknown)[0]}: unknown reward component")
+            raise ConfigError(
+                f"rewards.{quoted(str(sorted(map(str, unknown))[0]))}: unknown reward component"
+            )
         parts: dict[str, Any] = {}
         for name, klass in (
             ("accuracy", AccuracyConfig),
@@ -196,6 +198,39 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("think", "think_answer"),
 }
 _CODE_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("all", "fraction")}
+# The range of every number a client may set, so no setting can overflow, make a reward non-finite or
+# disable a check: weights as the service's settings allow, scores and probabilities in [0, 1].
+MAX_WEIGHT = 1e6
+_RANGES: dict[str, tuple[float, float]] = {
+    "weight": (-MAX_WEIGHT, MAX_WEIGHT),
+    "rel_tol": (0.0, 1.0),
+    "no_words_value": (0.0, 1.0),
+    "min_prompt_words": (0, 10_000),
+    "min_prompt_confidence": (0.0, 1.0),
+}
+_KEY_CHARS = 64  # longest setting or component name quoted back in an error
+
+
+def quoted(name: str) -> str:
+    """A client-chosen name as an error message may show it: at most 64 characters, escaped.
+
+    Example:
+        >>> quoted("a" * 100)[-12:]
+        'a(+36 chars)'
+    """
+    text = name if len(name) <= _KEY_CHARS else f"{name[:_KEY_CHARS]}(+{len(name) - _KEY_CHARS} chars)"
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _number(value: Any, key: str, where: str, integer: bool) -> float | int:
+    """``value`` checked against ``key``'s range (compared before any conversion: no OverflowError)."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        raise ConfigError(f"{where}.{key}: must be {kind}")
+    low, high = _RANGES[key]
+    if value != value or not low <= value <= high:  # NaN fails every comparison
+        raise ConfigError(f"{where}.{key}: must be {kind} in [{low:g}, {high:g}]")
+    return value if integer else float(value)
 
 
 def _build(klass: type, block: Any, where: str) -> Any:
@@ -206,25 +241,17 @@ def _build(klass: type, block: Any, where: str) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in block.items():
         if key not in known:
-            raise ConfigError(f"{where}.{key}: unknown setting")
+            raise ConfigError(f"{where}.{quoted(str(key))}: unknown setting")
         default = getattr(klass(), key)
         if key in choices:
             if value not in choices[key]:
                 raise ConfigError(f"{where}.{key}: must be one of {', '.join(choices[key])}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{where}.{key}: must be a number")
-            value = float(value)
-            if value != value or value in (float("inf"), float("-inf")):
-                raise ConfigError(f"{where}.{key}: must be finite")
-            if key == "weight" and abs(value) > 1e6:
-                raise ConfigError(f"{where}.{key}: magnitude must be at most 1e6")
-            if key != "weight" and value < 0:
-                raise ConfigError(f"{where}.{key}: must be non-negative")
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{where}.{key}: must be an integer")
-            if value < 0:
-                raise ConfigError(f"{where}.{key}: must be non-negative")
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}.{key}: must be true or false")
+        elif isinstance(default, int | float):
+            if key not in _RANGES:  # a new numeric setting must declare its range
+                raise ConfigError(f"{where}.{key}: has no declared range")
+            value = _number(value, key, where, integer=isinstance(default, int))
         kwargs[key] = value
     return klass(**kwargs)

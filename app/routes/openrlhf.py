@@ -24,6 +24,7 @@ other actors still get their turn in the pool.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import orjson
@@ -36,7 +37,16 @@ from app.chat import split_query
 from app.microbatch import MicroBatcher
 from app.records import ScoredResult, WireItem
 from app.routes import ERRORS, parse_off_loop, request_body, service_of
-from app.schemas import GetRewardResponse, as_reference, make_job, parse_get_reward_request, parse_json
+from app.schemas import (
+    GetRewardRequest,
+    GetRewardResponse,
+    ScoreJob,
+    as_reference,
+    json_values_limit,
+    make_job,
+    parse_get_reward_request,
+    parse_json,
+)
 
 router = APIRouter()
 
@@ -102,7 +112,8 @@ def openrlhf_response(results: list[ScoredResult], fallback: float) -> dict[str,
     """
 
     def column(values: list[float | None]) -> list[float]:
-        return [fallback if v is None else float(v) for v in values]
+        # never null, never inf/NaN (which JSON cannot carry): the fallback instead
+        return [fallback if v is None or not math.isfinite(v) else float(v) for v in values]
 
     def nulls(values: list[float | None]) -> list[float]:
         return [1.0 if v is None else 0.0 for v in values]
@@ -161,19 +172,24 @@ async def get_reward(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     body = await read_body(request, settings.get_reward_max_body_bytes)
-    req = await parse_off_loop(
-        lambda raw: parse_get_reward_request(parse_json(raw), max_items=settings.get_reward_max_items), body
-    )
+
+    def parse(raw: bytes) -> tuple[GetRewardRequest, ScoreJob]:
+        # Splitting and EOS stripping are linear but proportional to the body: with the parse, off the
+        # event loop when the body is large.
+        limit = settings.get_reward_max_items
+        req = parse_get_reward_request(parse_json(raw, json_values_limit(limit)), max_items=limit)
+        queries = req["query"]
+        none: list[None] = [None] * len(queries)
+        prompts: list[str | None] = [*(req.get("prompts") or none)]
+        labels: list[Label] = [*(req.get("labels") or none)]
+        rows: list[WireItem] = []
+        for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
+            prompt, completion = split_query(query, given_prompt)
+            rows.append(wire_item(completion, prompt, label))
+        return req, make_job(rows, settings.max_completion_chars)
+
+    req, job = await parse_off_loop(parse, body)
     config = service.reward_config(req.get("rewards"))
-    queries = req["query"]
-    none: list[None] = [None] * len(queries)
-    prompts: list[str | None] = [*(req.get("prompts") or none)]
-    labels: list[Label] = [*(req.get("labels") or none)]
-    rows: list[WireItem] = []
-    for query, given_prompt, label in zip(queries, prompts, labels, strict=True):
-        prompt, completion = split_query(query, given_prompt)
-        rows.append(wire_item(completion, prompt, label))
-    job = make_job(rows, settings.max_completion_chars)
     request.state.items = job.size
     request.state.body_request_id = req.get("request_id")
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from app.body import read_body
 from app.routes import ERRORS, parse_off_loop, request_body, service_of
-from app.schemas import ScoreJob, ScoreResponse, parse_json, parse_score_request
+from app.schemas import ScoreJob, ScoreResponse, json_values_limit, parse_json, parse_score_request
 
 router = APIRouter()
 
@@ -29,7 +29,7 @@ async def score(request: Request) -> Response:
     body = await read_body(request, settings.max_body_bytes)
 
     def parse(raw: bytes) -> ScoreJob:
-        data = parse_json(raw)
+        data = parse_json(raw, json_values_limit(settings.max_batch_items))
         return parse_score_request(
             data, max_items=settings.max_batch_items, max_chars=settings.max_completion_chars
         )

@@ -19,6 +19,7 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
+from app.records import WireItem
 from tests.app.conftest import FAKE_SCORER, serve
 
 FAULTS = [
@@ -164,3 +165,73 @@ async def test_unexpected_error_is_a_bare_500() -> None:
         assert r.status_code == 500
         assert r.json() == {"detail": "internal error"}
         assert "secret" not in r.text and "Traceback" not in r.text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 17: innocent neighbours, liveness while respawning, per-request admission, abandoned work
+# ---------------------------------------------------------------------------------------------------------
+
+
+async def test_overrunning_items_never_charge_their_chunk_mates() -> None:
+    """Four items of one chunk overrun the deadline, one after the other: each kill charges only the item
+    its worker was on, so the chunk's sixty innocent items are all scored (none ``worker_crashed``)."""
+    async with serve(FAKE_SCORER, item_timeout_s=0.3, chunk_items=64) as client:
+        items = [{"completion": "ok 1", "answer": "1", "id": str(i)} for i in range(64)]
+        for pos in (1, 4, 8, 12):  # one group: the first chunk holds all four
+            items[pos] = {"completion": "sleep:30", "answer": "1", "id": f"slow{pos}"}
+        r = await asyncio.wait_for(client.post("/score", json={"items": items}), timeout=60)
+        results = r.json()["results"]
+        slow = [x for x in results if x["id"].startswith("slow")]
+        innocent = [x for x in results if not x["id"].startswith("slow")]
+        assert all(x["details"]["outcome"] == "timeout" for x in slow)
+        assert len(innocent) == 60 and all(x["error"] is None for x in innocent), innocent
+        assert all(x["scores"]["accuracy"] == 1.0 for x in innocent)
+
+
+async def test_health_stays_200_while_every_worker_is_replaced() -> None:
+    async with serve(FAKE_SCORER, item_timeout_s=5) as client:
+        pool = client.app.state.service.pool  # type: ignore[attr-defined]
+        seen = []
+        for _ in range(3):
+            for worker in list(pool._workers):
+                os.kill(worker.process.pid, signal.SIGKILL)
+            for _ in range(40):  # across the replacement (about a second, bounded)
+                r = await client.get("/health")
+                seen.append((r.status_code, r.json()["status"]))
+                await asyncio.sleep(0.025)
+        assert {code for code, _ in seen} == {200}
+        assert {status for _, status in seen} <= {"ok", "busy"}
+
+
+async def test_micro_batch_admits_each_request_on_its_own() -> None:
+    """One /get_reward too big for the room left and three small ones in the same window: only the big
+    one gets 503."""
+    async with serve(FAKE_SCORER, max_pending_items=10, microbatch_window_ms=200, item_timeout_s=5) as client:
+        busy = asyncio.create_task(
+            client.post("/score", json={"items": [{"completion": "sleep:0.5", "answer": "x"}] * 6})
+        )
+        await asyncio.sleep(0.1)
+        big = client.post("/get_reward", json={"query": ["ok 1"] * 8, "labels": ["1"] * 8})
+        small = [client.post("/get_reward", json={"query": ["ok 1"], "labels": ["1"]}) for _ in range(3)]
+        answers = await asyncio.gather(big, *small)
+        assert [a.status_code for a in answers] == [503, 200, 200, 200]
+        assert all(a.json()["scores"] == [1.0] for a in answers[1:])
+        assert (await busy).status_code == 200
+
+
+async def test_abandoned_batch_drops_its_queued_items() -> None:
+    async with serve(FAKE_SCORER, item_timeout_s=5) as client:
+        pool = client.app.state.service.pool  # type: ignore[attr-defined]
+        before = pool.stats.items_scored
+        items = [WireItem("sleep:0.02", answer="x", id=str(i)) for i in range(400)]  # chunks of 64
+        future = pool.submit(items, None)
+        await asyncio.sleep(0.3)
+        future.cancel()
+        for _ in range(200):  # drained: the chunks in flight finish, the queued ones are dropped
+            if pool.pending == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert pool.pending == 0
+        assert pool.stats.items_scored - before <= 2 * 64  # only the two chunks the workers had
+        r = await client.post("/score", json={"items": [{"completion": "ok 1", "answer": "1"}]})
+        assert r.json()["results"][0]["scores"]["accuracy"] == 1.0
