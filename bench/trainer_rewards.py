@@ -19,7 +19,7 @@ Tools, each called through its own public function, unchanged (nothing is re-imp
   trainer; its ``examples/python/math_reward_func.py`` grades with ``openrlhf.utils.math_utils``'s
   ``extract_boxed_answer`` + ``grade_answer``, loaded by path (``openrlhf.utils`` imports DeepSpeed). It
   ships no format reward.
-- open-r1's ``format_reward`` regex (quoted in ANCHORS.md; open-r1 is not a package), for the
+- open-r1's ``format_reward`` regex (as open-r1's source writes it; open-r1 is not a package), for the
   ``think_answer`` format that TRL and verl do not cover.
 
 Run: ``python -m bench.trainer_rewards [--examples N]``; prints markdown tables.
@@ -197,7 +197,7 @@ FORMAT_CASES: list[FormatCase] = [
     ),
 ]
 
-# open-r1's format_reward pattern and flags, as ANCHORS.md quotes them.
+# open-r1's format_reward pattern and flags, as its source writes them.
 _OPEN_R1 = re.compile(r"^<think>\n.*?\n</think>\n<answer>\n.*?\n</answer>$", re.DOTALL | re.MULTILINE)
 
 

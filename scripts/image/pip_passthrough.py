@@ -61,8 +61,8 @@ def parse_config_list(text: str) -> dict[str, str]:
 def local_path(token: str) -> PurePosixPath | None:
     """The local path a setting's value names (a file:// URL or an absolute path), else None.
 
-    >>> local_path("file:///opt/pypi/simple"), local_path("/opt/wheels"), local_path("https://pypi.org/simple")
-    (PurePosixPath('/opt/pypi/simple'), PurePosixPath('/opt/wheels'), None)
+    >>> local_path("file:///srv/index/simple"), local_path("/srv/wheels"), local_path("https://pypi.org/simple")
+    (PurePosixPath('/srv/index/simple'), PurePosixPath('/srv/wheels'), None)
     """
     if token.startswith("file://"):
         return PurePosixPath(unquote(urlsplit(token).path))
@@ -74,8 +74,8 @@ def local_path(token: str) -> PurePosixPath | None:
 def in_build(path: PurePosixPath) -> PurePosixPath:
     """Where a host path is mounted during the build.
 
-    >>> in_build(PurePosixPath("/opt/wheels"))
-    PurePosixPath('/tmp/build-host/opt/wheels')
+    >>> in_build(PurePosixPath("/srv/wheels"))
+    PurePosixPath('/tmp/build-host/srv/wheels')
     """
     return MOUNT_ROOT / path.relative_to("/")
 

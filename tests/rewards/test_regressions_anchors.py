@@ -1,7 +1,7 @@
-"""Regressions named by where they came from: the wrong verdicts of the graders in ``../shared/ANCHORS.md``.
+"""Regressions named by where they came from: the wrong verdicts of the graders in ``docs/COMPARISON.md``.
 
 Each row is a pair that Math-Verify 0.9.0 (as TRL and open-r1 call it), Qwen2.5-Math's grader, verl's
-prime_math or verl's math_dapo judges wrongly, with the verdict API.md requires of ours.
+prime_math or verl's math_dapo judges wrongly, with the verdict docs/API.md requires of ours.
 """
 
 from __future__ import annotations
