@@ -9,12 +9,9 @@ in its environment appears in the response, no process is left behind, no worker
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +23,7 @@ import httpx
 import psutil
 import pytest
 
+from bench.common import Server, serve
 from tests.code.conftest import completion
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("bwrap_ready")]
@@ -184,55 +182,38 @@ HOSTILE: list[tuple[str, str, dict[str, Any], set[str]]] = [
 
 
 @dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[bytes]
+class Hosted:
+    """The running service (the shared launcher's record) and a client holding the token."""
+
+    server: Server
     client: httpx.Client
 
+    @property
+    def url(self) -> str:
+        return self.server.url
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.server.process
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    port = _free_port()
-    exe = shutil.which("vrewards") or os.path.join(os.path.dirname(sys.executable), "vrewards")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VREWARDS_")}
-    env |= {
+def server() -> Iterator[Hosted]:
+    # a secret in the service's own environment: no program may ever read it
+    env = {
         "VREWARDS_API_TOKEN": TOKEN,
         "HOSTILE_SECRET": SECRET,
-        "VREWARDS_WORKERS": "2",
         "VREWARDS_CODE_TIME_LIMIT_S": "1",
         "VREWARDS_CODE_MEMORY_MB": "128",
         "VREWARDS_CODE_OUTPUT_BYTES": "65536",
         "VREWARDS_LOG_LEVEL": "warning",
     }
-    proc = subprocess.Popen(
-        [exe, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
-    try:
-        for _ in range(450):
-            assert proc.poll() is None, proc.stderr.read()[-3000:] if proc.stderr else ""
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("the server did not become healthy")
-        yield Server(url, proc, client)
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(30)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    with serve(workers=2, env=env, startup_timeout_s=90) as running:
+        client = httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+        try:
+            yield Hosted(running, client)
+        finally:
+            client.close()
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +261,7 @@ def _nothing_arrived(listeners: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("name", "program", "tests", "allowed"), HOSTILE, ids=[row[0] for row in HOSTILE])
 def test_hostile_program_is_contained(
-    server: Server,
+    server: Hosted,
     listeners: dict[str, Any],
     tmp_path: Path,
     name: str,
@@ -327,6 +308,6 @@ def test_hostile_program_is_contained(
     assert _descendants(server.proc.pid) <= before
 
 
-def test_health_reports_the_sandbox(server: Server) -> None:
+def test_health_reports_the_sandbox(server: Hosted) -> None:
     body = server.client.get("/health").json()
     assert body["code_sandbox"] == {"available": True, "backend": "bwrap", "detail": "bubblewrap"}

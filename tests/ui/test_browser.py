@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from bench.common import serve
 
 pytestmark = pytest.mark.slow
 
@@ -46,40 +44,11 @@ FILE_ITEMS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     """A real ``vrewards serve`` with a token, on a free loopback port."""
-    port = _free_port()
-    exe = shutil.which("vrewards") or os.path.join(os.path.dirname(sys.executable), "vrewards")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VREWARDS_")}
-    env["VREWARDS_API_TOKEN"] = TOKEN
-    cmd = [exe, "serve", "--port", str(port), "--workers", "1", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("vrewards serve did not become healthy")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve(workers=1, env={"VREWARDS_API_TOKEN": TOKEN, "VREWARDS_LOG_LEVEL": "warning"}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -240,12 +209,14 @@ def test_live_view_refreshes_from_metrics(url: str, browser: object) -> None:
         {"prompt": i["prompt"], "completion": i["completion"], "answer": str(i["gold"])} for i in FILE_ITEMS
     ]
     start = updates()
-    for _ in range(60):  # traffic while the page polls, until it has seen some (bounded)
+    deadline = time.monotonic() + 60
+    while True:  # traffic while the page polls, until it has seen some (bounded in time)
         api_score(url, batch * 20)
         if updates() >= start + 3 and browser.execute_script("return series.ips.some(v => v > 0)"):  # type: ignore[attr-defined]
             break
-    else:
-        pytest.fail("the live view never showed a non-zero item rate")
+        if time.monotonic() > deadline:
+            pytest.fail("the live view never showed a non-zero item rate")
+        time.sleep(0.2)
     outcomes = css(browser, "#outcomes").text  # type: ignore[attr-defined]
     assert "equivalent" in outcomes and "not_equivalent" in outcomes
     assert css(browser, "#tile-workers .value").text == "1"  # type: ignore[attr-defined]
