@@ -38,15 +38,20 @@ _TRAIN_FLAGS: list[tuple[str, type, str]] = [
     ("steps", int, "GRPO steps"),
     ("prompts_per_step", int, "prompts per step"),
     ("num_generations", int, "G: completions per prompt"),
+    ("max_prompt_len", int, "maximum prompt tokens (longer prompts lose their start, with a warning)"),
     ("max_completion_len", int, "maximum completion tokens"),
     ("temperature", float, "sampling temperature"),
+    ("top_p", float, "nucleus sampling (1.0: off; below 1 the loss no longer scores the sampled distribution)"),
+    ("top_k", int, "top-k sampling (0: off; above 0 the loss no longer scores the sampled distribution)"),
     ("lr", float, "learning rate"),
     ("warmup_steps", int, "linear warmup steps"),
     ("beta", float, "KL coefficient (0: no reference model)"),
     ("eps_low", float, "lower clip range"),
     ("eps_high", float, "upper clip range (clip-higher)"),
     ("mu", int, "policy updates per rollout batch"),
-    ("micro_batch_size", int, "sequences per forward/backward (gradient accumulation over the batch)"),
+    ("loss_constant", float, "the divisor of --loss-aggregation constant (default: max completion len)"),
+    ("micro_batch_tokens", int, "padded tokens per forward/backward (gradient accumulation over the batch)"),
+    ("generation_chunk", int, "prompts generated together (0: the whole step)"),
     ("overlong_buffer", int, "DAPO soft overlong punishment buffer in tokens (0: off)"),
     ("eval_every", int, "evaluate every N steps (0: never)"),
     ("checkpoint_every", int, "checkpoint every N steps"),
@@ -156,6 +161,7 @@ def _cmd_sft(args: argparse.Namespace) -> int:
                 "response_column",
                 "out_dir",
                 "max_len",
+                "micro_batch_tokens",
             ],
         )
     )
@@ -183,7 +189,10 @@ def _register_sft(subparsers: Any) -> None:
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--max-len", type=int)
+    p.add_argument(
+        "--max-len", type=int, help="rows longer than this many tokens are dropped and counted (default 4096)"
+    )
+    p.add_argument("--micro-batch-tokens", type=int, help="padded tokens per forward/backward")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int)
     p.add_argument("--export-task", type=Path, help="write the built-in cold-start set as JSONL and exit")
@@ -205,6 +214,9 @@ def _cmd_reject(args: argparse.Namespace) -> int:
             "max_per_prompt",
             "max_prompts",
             "temperature",
+            "top_p",
+            "top_k",
+            "max_prompt_len",
             "max_completion_len",
             "min_accuracy",
             "min_format",
@@ -231,6 +243,9 @@ def _register_reject(subparsers: Any) -> None:
     p.add_argument("--max-per-prompt", type=int, help="kept samples per prompt at most")
     p.add_argument("--max-prompts", type=int)
     p.add_argument("--temperature", type=float)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--top-k", type=int, help="0: off")
+    p.add_argument("--max-prompt-len", type=int)
     p.add_argument("--max-completion-len", type=int)
     p.add_argument("--min-accuracy", type=float)
     p.add_argument("--min-format", type=float)

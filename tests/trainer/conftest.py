@@ -30,7 +30,7 @@ def tiny_config(run_dir: Path, **overrides: Any) -> GRPOConfig:
         "checkpoint_every": 0,
         "table_every": 0,
         "lr": 1e-3,
-        "micro_batch_size": 3,
+        "micro_batch_tokens": 96,
         "threads": 1,
         **TINY,
     }

@@ -16,7 +16,7 @@ from tests.trainer.fakes import FakeRewardClient
 from trainer_client.grpo.data import PromptSampler, builtin_task, column_solution, load_prompts
 from trainer_client.grpo.model import build_tiny_model, build_tiny_tokenizer, render_prompt
 from trainer_client.grpo.rewards import CircuitBreaker, GroupScorer, parse_results
-from trainer_client.grpo.rollout import completion_mask_from_ids, generate
+from trainer_client.grpo.rollout import Sampling, completion_mask_from_ids, generate
 from trainer_client.grpo.sft import solution_response, task_sft_rows
 
 # --- column solutions: (a, b, op, expected)
@@ -126,7 +126,7 @@ def test_generate_masks_after_eos_and_flags_truncation() -> None:
     tok = build_tiny_tokenizer()
     model = build_tiny_model(tok, hidden=32, layers=1, heads=2, intermediate=64)
     torch.manual_seed(0)
-    out = generate(model, tok, [render_prompt(tok, "a"), render_prompt(tok, "bbbb")], max_new_tokens=6)
+    out = generate(model, tok, [render_prompt(tok, "a"), render_prompt(tok, "bbbb")], Sampling(max_new_tokens=6))
     assert out.completion_ids.shape[0] == 2 and out.prompt_ids.shape[1] == out.prompt_mask.shape[1]
     assert out.truncated.tolist() == [
         bool(m.sum() == 6 and row[-1] != tok.eos_token_id)
@@ -139,7 +139,7 @@ def test_generate_masks_after_eos_and_flags_truncation() -> None:
     [([[7, 2, 9, 9]], [[1, 1, 0, 0]], [False]), ([[2, 9]], [[1, 0]], [False]), ([[7, 7]], [[1, 1]], [True])],
 )
 def test_completion_mask(ids: list[list[int]], mask: list[list[int]], truncated: list[bool]) -> None:
-    m, t = completion_mask_from_ids(torch.tensor(ids), eos_token_id=2)
+    m, t = completion_mask_from_ids(torch.tensor(ids), [2])
     assert m.tolist() == mask and t.tolist() == truncated
 
 
@@ -242,6 +242,13 @@ def test_cli_import_does_not_load_torch() -> None:
         ),
         (["train", "--weights", "accuracy=1,format=0.25"], "weights", {"accuracy": 1.0, "format": 0.25}),
         (["train", "--loss-aggregation", "constant", "--resume"], "resume", True),
+        (["train", "--loss-constant", "2048"], "loss_constant", 2048.0),
+        (["train", "--max-prompt-len", "1024", "--top-k", "20"], "max_prompt_len", 1024),
+        (["train", "--top-k", "20"], "top_k", 20),
+        (["train", "--top-p", "0.95"], "top_p", 0.95),
+        (["train", "--micro-batch-tokens", "8192"], "micro_batch_tokens", 8192),
+        (["sft", "--max-len", "8192"], "max_len", 8192),
+        (["reject-sample", "--top-k", "0"], "top_k", 0),
         (["sft", "--data", "cot.jsonl", "--out", "runs/sft"], "out_dir", "runs/sft"),
         (["reject-sample", "--num-samples", "16", "--min-language", "0.8"], "min_language", 0.8),
         (["demo", "--run-dir", "d"], "threads", 1),

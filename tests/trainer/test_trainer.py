@@ -16,7 +16,7 @@ from trainer_client.grpo.losses import group_advantages
 from trainer_client.grpo.model import build_tiny_model, build_tiny_tokenizer, render_prompt
 from trainer_client.grpo.rollout import Rollout, token_logps
 from trainer_client.grpo.sft import lr_lambda
-from trainer_client.grpo.trainer import policy_update, train
+from trainer_client.grpo.trainer import Run, policy_update, train
 
 TIMING = (
     "generate_s",
@@ -58,21 +58,24 @@ def _seq_logp(model: Any, r: Rollout) -> torch.Tensor:
     return (lp * r.completion_mask).sum(dim=-1)
 
 
+def run_of(model: Any, lr: float, *, bf16: bool = False) -> Run:
+    """What policy_update needs of a run: the model, an optimiser with a constant schedule, the device."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    return Run(model, None, None, [], torch.device("cpu"), bf16, [], [], None, opt, sched, 0)  # type: ignore[arg-type]
+
+
 def _update(cfg: GRPOConfig, model: Any, r: Rollout, rewards: list[float]) -> dict[str, float]:
     adv, valid = group_advantages(torch.tensor([rewards]), cfg.advantage_scaling)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     loss_mask = r.completion_mask * valid.reshape(-1, 1)
-    return policy_update(
-        cfg, model, opt, sched, r, adv.reshape(-1), loss_mask, None, None, torch.device("cpu")
-    )
+    return policy_update(cfg, run_of(model, cfg.lr), r, adv.reshape(-1), loss_mask, None, None)
 
 
 # --- one step moves probability towards the rewarded completion, in every aggregation mode
 @pytest.mark.parametrize("aggregation", ["sequence", "token", "constant"])
 def test_step_raises_logprob_of_rewarded_completion(tmp_path: Path, aggregation: str) -> None:
     model, _, r = _rollout(["2+2=4\n</think>\n\\boxed{4}", "2+2=5\n</think>\n\\boxed{5}"])
-    cfg = tiny_config(tmp_path, lr=1e-2, loss_aggregation=aggregation, micro_batch_size=1)
+    cfg = tiny_config(tmp_path, lr=1e-2, loss_aggregation=aggregation, micro_batch_tokens=1)
     before = _seq_logp(model, r)
     stats = _update(cfg, model, r, [1.6, 0.6])
     after = _seq_logp(model, r)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from trainer_client.grpo.data import PromptSampler
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
-    """Seed python, numpy (if present) and torch; ask torch for deterministic kernels."""
+    """Seed python, numpy (if present) and torch; ask torch for deterministic kernels (the cuBLAS workspace
+    setting they need is made when :mod:`trainer_client.grpo` is imported, before CUDA starts)."""
     random.seed(seed)
     torch.manual_seed(seed)
     try:
@@ -23,7 +23,6 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     except ImportError:  # pragma: no cover - numpy ships with torch's usual installs
         pass
     if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 

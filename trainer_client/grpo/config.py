@@ -27,7 +27,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class GRPOConfig:
-    """The GRPO trainer's configuration (defaults: a small CPU-friendly run of the built-in task).
+    """The GRPO trainer's configuration. Defaults fit a real run of a 0.5B-1.5B checkpoint on one GPU (the tiny
+    CPU model's settings live with the demo, :mod:`trainer_client.grpo.demo`).
 
     Example:
         >>> GRPOConfig.from_dict({"num_generations": 4}).num_generations
@@ -37,10 +38,9 @@ class GRPOConfig:
     # --- model and template
     model: str = "tiny"  # a local path or hub name of a causal LM, or "tiny" for the in-code model
     tokenizer: str | None = None  # defaults to the model's
-    init_checkpoint: str | None = None  # start from these weights (e.g. the SFT output); "tiny" only
     prefill_think: bool = True  # the R1 template: the prompt ends with "<think>\n"
     system_prompt: str | None = None
-    tiny_arch: str = "llama"
+    tiny_arch: str = "llama"  # the tiny_* fields shape model="tiny" only
     tiny_hidden: int = 128
     tiny_layers: int = 4
     tiny_heads: int = 4
@@ -58,14 +58,14 @@ class GRPOConfig:
     task_train_size: int = 4000
     task_eval_size: int = 128
     # --- GRPO
-    steps: int = 100
-    prompts_per_step: int = 8
+    steps: int = 500
+    prompts_per_step: int = 16
     num_generations: int = 8  # G
-    max_prompt_len: int = 256
-    max_completion_len: int = 32
+    max_prompt_len: int = 512  # longer prompts lose their start (a warning and ``prompt_truncated_frac``)
+    max_completion_len: int = 1024
     temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
+    top_p: float = 1.0  # < 1 or top_k > 0 samples from a truncated distribution the loss does not score
+    top_k: int = 0  # 0: off
     advantage_scaling: AdvantageScaling = "group"  # group (GRPO), batch, none (Dr. GRPO)
     advantage_eps: float = 1e-4
     eps_low: float = 0.2
@@ -80,19 +80,21 @@ class GRPOConfig:
     overlong_buffer: int = 0  # DAPO soft overlong punishment over the last N tokens; 0 is off
     overlong_penalty: float = 1.0
     mask_truncated: bool = False  # leave completions that hit max_completion_len out of the loss
-    generation_chunk: int = 2  # prompts generated together; each group is scored as soon as it is done
+    # prompts generated together (0: the whole step); each chunk's groups are scored while the next generates.
+    # Smaller chunks only pay when scoring is slow next to generation: measure before lowering it.
+    generation_chunk: int = 0
     # --- optimisation
-    lr: float = 1e-4
+    lr: float = 1e-6
     weight_decay: float = 0.0
     adam_beta1: float = 0.9
     adam_beta2: float = 0.99
-    warmup_steps: int = 0
+    warmup_steps: int = 10
     lr_schedule: str = "cosine"
     min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
-    micro_batch_size: int = 64  # sequences per forward/backward; gradients accumulate over the batch
-    bf16: bool = True  # autocast on CUDA only
-    gradient_checkpointing: bool = True  # on CUDA only
+    micro_batch_tokens: int = 16384  # padded tokens per forward/backward; gradients accumulate over the batch
+    bf16: bool | None = None  # autocast and a bf16 reference model; None: on CUDA only
+    gradient_checkpointing: bool | None = None  # None: on CUDA only
     # --- rewards
     reward_urls: list[str] = field(default_factory=list)  # empty: start `vrewards serve` on loopback
     reward_weights: dict[str, float] = field(
@@ -109,7 +111,7 @@ class GRPOConfig:
     # --- bookkeeping
     run_dir: str = "runs/grpo"
     seed: int = 0
-    eval_every: int = 10
+    eval_every: int = 25
     eval_size: int | None = None  # None: the whole eval split
     checkpoint_every: int = 50
     table_every: int = 10
@@ -127,7 +129,8 @@ class GRPOConfig:
             "num_generations",
             "max_completion_len",
             "mu",
-            "micro_batch_size",
+            "micro_batch_tokens",
+            "max_prompt_len",
         )
         for name in positive:
             if getattr(self, name) < 1:
@@ -138,6 +141,12 @@ class GRPOConfig:
             raise ValueError("eps_low must be in [0, 1) and eps_high non-negative")
         if self.beta < 0:
             raise ValueError("beta must be non-negative")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
+            raise ValueError("temperature must be positive, top_p in (0, 1] and top_k non-negative (0: off)")
+        if self.generation_chunk < 0:
+            raise ValueError("generation_chunk must be non-negative (0: the whole step)")
+        if self.loss_constant is not None and self.loss_constant <= 0:
+            raise ValueError("loss_constant must be positive")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
@@ -158,6 +167,11 @@ class GRPOConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
         return asdict(self)
+
+    @property
+    def loss_normaliser(self) -> float:
+        """The constant of ``constant`` aggregation: ``loss_constant``, or ``max_completion_len``."""
+        return float(self.loss_constant or self.max_completion_len)
 
     @property
     def batch_size(self) -> int:

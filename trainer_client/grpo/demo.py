@@ -45,7 +45,7 @@ GRPO_SETTINGS: dict[str, Any] = {
     "task_eval_size": 128,
     "checkpoint_every": 0,
     "table_every": 20,
-    "micro_batch_size": 64,
+    "micro_batch_tokens": 6144,
 }
 QUICK = {
     "sft_steps": 20,

@@ -10,6 +10,8 @@ import torch
 
 from trainer_client.grpo.config import AdvantageScaling, KLEstimator, LossAggregation
 
+LOG_RATIO_CLAMP = 20.0  # |log ratio| above this is clamped: exp stays finite in float32 (and bf16)
+
 
 def nan_group_stats(rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-row mean, unbiased std and count over the non-NaN entries.
@@ -80,7 +82,9 @@ def clipped_surrogate(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """PPO's clipped surrogate per token, with separate low and high clip ranges (DAPO's clip-higher).
 
-    ``loss = -min(r * A, clip(r, 1 - eps_low, 1 + eps_high) * A)`` with ``r = exp(logps - old_logps)``.
+    ``loss = -min(r * A, clip(r, 1 - eps_low, 1 + eps_high) * A)`` with ``r = exp(logps - old_logps)``; the
+    log-ratio is clamped to ``±LOG_RATIO_CLAMP`` first, so a token the policy has moved far from cannot turn
+    the loss into inf or NaN.
 
     Args:
         logps: ``[N, T]`` log-probs of the sampled tokens under the policy being trained.
@@ -98,7 +102,7 @@ def clipped_surrogate(
         >>> round(loss.item(), 4), lo.item(), hi.item()
         (-1.2, False, True)
     """
-    ratio = torch.exp(logps - old_logps)
+    ratio = torch.exp((logps - old_logps).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP))
     adv = advantages.unsqueeze(-1)
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high) * adv
@@ -112,13 +116,13 @@ def kl_penalty(logps: torch.Tensor, ref_logps: torch.Tensor, estimator: KLEstima
     """Per-token estimate of KL(policy || reference) from samples of the policy (Schulman's k1, k2, k3).
 
     With ``d = ref_logps - logps``: ``k1 = -d``, ``k2 = d**2 / 2``, ``k3 = exp(d) - d - 1`` (unbiased and
-    never negative; GRPO's choice).
+    never negative; GRPO's choice). ``d`` is clamped to ``±LOG_RATIO_CLAMP``.
 
     Example:
         >>> round(kl_penalty(torch.tensor([0.0]), torch.tensor([-1.0]), "k3").item(), 4)
         0.3679
     """
-    d = ref_logps - logps
+    d = (ref_logps - logps).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
     if estimator == "k1":
         return -d
     if estimator == "k2":
@@ -139,18 +143,22 @@ def aggregate(
 ) -> torch.Tensor:
     """Reduce a per-token loss to a scalar.
 
-    ``"sequence"`` (GRPO): mean over tokens within each sequence, then mean over sequences.
-    ``"token"`` (DAPO): sum over every token of the batch divided by the number of tokens.
-    ``"constant"`` (Dr. GRPO): sum over every token divided by ``num_sequences * constant`` (e.g. the maximum
+    ``"sequence"`` (GRPO): mean over tokens within each sequence, then mean over *all* rows of the batch.
+    ``"token"`` (DAPO): sum over every token of the batch divided by the number of unmasked tokens.
+    ``"constant"`` (Dr. GRPO): sum over every token divided by ``rows * constant`` (e.g. the maximum
     completion length), so no length bias enters through the normalizer.
 
-    ``num_sequences``/``num_tokens`` override the counts of this call, so that micro-batches of a gradient
-    accumulation are normalised by the whole batch and their sum equals the full batch's loss. A sequence
-    with no token (fully masked) contributes nothing.
+    ``sequence`` and ``constant`` divide by every row, masked ones included (as TRL and verl do): a row
+    masked for a null reward or a truncation contributes 0 and still counts, so masking rows never makes the
+    gradient of the others grow. ``num_sequences``/``num_tokens`` override the counts of this call, so that
+    micro-batches of a gradient accumulation are normalised by the whole batch (pass all its rows and all its
+    unmasked tokens) and their sum equals the full batch's loss.
 
     Example:
         >>> aggregate(torch.tensor([[1.0, 3.0], [2.0, 0.0]]), torch.tensor([[1, 1], [1, 0]]), "token").item()
         2.0
+        >>> aggregate(torch.tensor([[1.0, 3.0], [2.0, 0.0]]), torch.tensor([[1, 1], [0, 0]]), "sequence").item()
+        1.0
     """
     mask = mask.to(per_token.dtype)
     summed = (per_token * mask).sum(dim=-1)

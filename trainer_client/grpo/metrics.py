@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from trainer_client.grpo.rewards import GroupScores
 from trainer_client.grpo.rollout import Rollout
+
+if TYPE_CHECKING:
+    from trainer_client.grpo.groups import Group
+    from trainer_client.grpo.trainer import Batch
 
 NAN = float("nan")
 COMPONENTS = ("accuracy", "format", "language")
 
 
 def reward_metrics(
-    batch: dict[str, Any], rewards: torch.Tensor, valid: torch.Tensor, rollout: Rollout
+    batch: Batch, rewards: torch.Tensor, valid: torch.Tensor, rollout: Rollout
 ) -> dict[str, float]:
     """Reward, per-component and reliability statistics of one batch."""
     out: dict[str, float] = {}
@@ -27,8 +30,8 @@ def reward_metrics(
         values = torch.tensor(
             [
                 NAN if s.get(name) is None else float(s[name])
-                for e in batch["groups"]
-                for s in e["scores"].scores
+                for group in batch.groups
+                for s in group.scored().scores
             ]
         )
         ok = values[~torch.isnan(values)]
@@ -37,9 +40,10 @@ def reward_metrics(
     zero_std = [bool(torch.unique(row[~torch.isnan(row)]).numel() <= 1) for row in rewards]
     out["frac_reward_zero_std"] = sum(zero_std) / max(len(zero_std), 1)
     out["reward_masked_frac"] = float((~valid).float().mean())
-    out["masked_groups"] = float(batch["masked_groups"])
-    out["dropped_groups"] = float(batch["dropped_groups"])
-    lat = sorted(batch["latencies"])
+    out["masked_groups"] = float(batch.masked_groups)
+    out["dropped_groups"] = float(batch.dropped_groups)
+    out["prompt_truncated_frac"] = batch.prompts_truncated / max(len(batch.groups), 1)
+    lat = sorted(batch.latencies)
     out["reward_latency_p50"] = percentile(lat, 50)
     out["reward_latency_p99"] = percentile(lat, 99)
     out["completion_len_mean"] = float(rollout.lengths.float().mean())
@@ -93,19 +97,19 @@ def truncate_metrics(path: Path, step: int) -> None:
     path.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
 
 
-def write_table(path: Path, batch: dict[str, Any]) -> None:
+def write_table(path: Path, groups: list[Group]) -> None:
     """The completions table: prompt, completion, extracted answer, gold, verdicts, detected language."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
-        for entry in batch["groups"]:
-            group: GroupScores = entry["scores"]
+        for entry in groups:
+            group = entry.scored()
             for text, reward, scores, details in zip(
-                entry["rollout"].texts, group.rewards, group.scores, group.details, strict=True
+                entry.rollout.texts, group.rewards, group.scores, group.details, strict=True
             ):
                 row = {
-                    "prompt": entry["prompt"].prompt,
+                    "prompt": entry.prompt.prompt,
                     "completion": text,
-                    "gold": entry["prompt"].answer,
+                    "gold": entry.prompt.answer,
                     "extracted_answer": details.get("extracted_answer"),
                     "reward": reward,
                     "scores": scores,

@@ -42,8 +42,11 @@ def _tiny_alphabet() -> list[str]:
     return sorted(chars)
 
 
-def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
+def build_tiny_tokenizer(vocab_size: int | None = None) -> PreTrainedTokenizerBase:
     """A character-level tokenizer with special tokens and a chat template, built in code.
+
+    ``vocab_size`` pads the vocabulary with filler tokens that text never produces (a real model's vocabulary
+    size, e.g. Qwen2.5's 151,936, at the tiny model's cost of learning).
 
     Example:
         >>> tok = build_tiny_tokenizer()
@@ -54,6 +57,8 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerBase:
     from transformers import PreTrainedTokenizerFast
 
     vocab = {tok: i for i, tok in enumerate(TINY_SPECIAL + TINY_WHOLE + _tiny_alphabet())}
+    for i in range(len(vocab), vocab_size or 0):
+        vocab[f"[{i}]"] = i  # the pre-tokenizer splits text into characters: these never come from text
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     core.decoder = decoders.Fuse()
@@ -81,8 +86,9 @@ def build_tiny_model(
     layers: int = 4,
     heads: int = 4,
     intermediate: int = 384,
-    max_positions: int = 512,
+    max_positions: int = 2048,
     seed: int = 0,
+    attention_dropout: float = 0.0,
 ) -> PreTrainedModel:
     """A tiny Llama or Qwen2 causal LM built from a config (random weights, fixed by ``seed``).
 
@@ -102,6 +108,7 @@ def build_tiny_model(
         "num_key_value_heads": heads,
         "max_position_embeddings": max_positions,
         "rms_norm_eps": 1e-6,
+        "attention_dropout": attention_dropout,
         "tie_word_embeddings": True,
         "pad_token_id": tokenizer.pad_token_id,
         "bos_token_id": tokenizer.bos_token_id,
@@ -139,7 +146,8 @@ def load_model_and_tokenizer(
     """
     if name == "tiny":
         tok = build_tiny_tokenizer()
-        return build_tiny_model(tok, **(tiny or {})), tok
+        model = build_tiny_model(tok, **(tiny or {}))
+        return (model.to(dtype) if dtype else model), tok
     tok = AutoTokenizer.from_pretrained(tokenizer_name or name)
     tok.padding_side = "left"  # generation continues the prompt's end; an over-long prompt loses its start
     tok.truncation_side = "left"
@@ -151,6 +159,28 @@ def load_model_and_tokenizer(
         else AutoModelForCausalLM.from_pretrained(name)
     )
     return model, tok
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    """Zero every dropout of ``model`` (``nn.Dropout`` modules and the attention-dropout rates attention
+    layers read in training mode), so train and eval mode compute the same function: RL's old and new
+    log-probs must come from the same policy.
+
+    Example:
+        >>> m = build_tiny_model(build_tiny_tokenizer(), hidden=32, layers=1, heads=2, intermediate=64, attention_dropout=0.5)
+        >>> disable_dropout(m); m.model.layers[0].self_attn.attention_dropout
+        0.0
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        for name, value in list(vars(module).items()):
+            if "dropout" in name and isinstance(value, float):
+                setattr(module, name, 0.0)
+    config = getattr(model, "config", None)
+    for name in ("attention_dropout", "hidden_dropout", "dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop"):
+        if isinstance(getattr(config, name, None), float):
+            setattr(config, name, 0.0)
 
 
 def render_prompt(

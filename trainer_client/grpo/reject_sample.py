@@ -4,6 +4,9 @@ A sample is kept when its accuracy, format and language scores reach the thresho
 failure here: only judged, correct samples become training data); identical samples of a prompt are kept
 once, and at most ``max_per_prompt`` per prompt. The kept samples form an SFT set (JSONL
 with ``prompt``, ``response``, ``answer``, ``lang``) for :mod:`trainer_client.grpo.sft`.
+
+Samples are drawn by the trainer's own sampler (:func:`trainer_client.grpo.groups.sample_groups`): every
+sampling field explicit, stopped on every end id, in the training dtype (bf16 autocast on CUDA).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import Any
 import torch
 
 from trainer_client.grpo.data import Prompt, builtin_task, load_prompts
-from trainer_client.grpo.model import load_model_and_tokenizer, render_prompt
+from trainer_client.grpo.groups import sample_groups
+from trainer_client.grpo.model import disable_dropout, load_model_and_tokenizer
 from trainer_client.grpo.rewards import CircuitBreaker, GroupScorer, LocalService, http_client_factory
+from trainer_client.grpo.rollout import Sampling, end_token_ids
 from trainer_client.grpo.sft import write_jsonl
 
 
@@ -42,7 +47,10 @@ class RejectConfig:
     max_prompts: int | None = None
     temperature: float = 1.0
     top_p: float = 1.0
-    max_completion_len: int = 64
+    top_k: int = 0  # 0: off
+    max_prompt_len: int = 512
+    max_completion_len: int = 1024
+    bf16: bool | None = None  # the training dtype: bf16 autocast; None: on CUDA only
     prefill_think: bool = True
     system_prompt: str | None = None
     min_accuracy: float = 1.0
@@ -74,12 +82,20 @@ def run_reject_sampling(cfg: RejectConfig) -> dict[str, Any]:
     Example:
         >>> # run_reject_sampling(RejectConfig(model="runs/grpo/final", out="runs/reject.jsonl"))
     """
-    from trainer_client.grpo.rollout import generate
-
     torch.manual_seed(cfg.seed)
     model, tok = load_model_and_tokenizer(cfg.model)
+    disable_dropout(model)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)  # type: ignore[arg-type]
+    bf16 = device.type == "cuda" if cfg.bf16 is None else cfg.bf16
+    end_ids = end_token_ids(tok, model)
+    sampling = Sampling(
+        max_new_tokens=cfg.max_completion_len,
+        max_prompt_len=cfg.max_prompt_len,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        top_k=cfg.top_k,
+    )
     prompts: list[Prompt]
     if cfg.data:
         prompts = load_prompts(
@@ -107,34 +123,28 @@ def run_reject_sampling(cfg: RejectConfig) -> dict[str, Any]:
         )
         stack.callback(scorer.close)
         for start in range(0, len(prompts), cfg.batch_prompts):
-            part = prompts[start : start + cfg.batch_prompts]
-            texts = [
-                render_prompt(tok, p.prompt, prefill_think=cfg.prefill_think, system_prompt=cfg.system_prompt)
-                for p in part
-            ]
-            out = generate(
+            groups = sample_groups(
                 model,
                 tok,
-                [t for t in texts for _ in range(cfg.num_samples)],
-                max_new_tokens=cfg.max_completion_len,
-                temperature=cfg.temperature,
-                top_p=cfg.top_p,
+                prompts[start : start + cfg.batch_prompts],
+                n=cfg.num_samples,
+                sampling=sampling,
+                scorer=scorer,
+                tag=f"reject-{cfg.seed}-{start}",
+                end_ids=end_ids,
+                bf16=bf16,
+                prefill_think=cfg.prefill_think,
+                system_prompt=cfg.system_prompt,
             )
-            tickets = []
-            for j, (p, text) in enumerate(zip(part, texts, strict=True)):
-                completions = out.texts[j * cfg.num_samples : (j + 1) * cfg.num_samples]
-                items = [
-                    {"id": str(k), "prompt": text, "completion": c, "answer": p.answer, "lang": p.lang}
-                    for k, c in enumerate(completions)
-                ]
-                tickets.append((p, completions, scorer.submit(f"reject-{cfg.seed}-{start + j}", items)))
-            for p, completions, ticket in tickets:
-                group = scorer.result(ticket)
+            for group in groups:
+                scored = group.wait(scorer)
+                completions = group.rollout.texts
                 counts["samples"] += len(completions)
-                counts["masked"] += sum(r is None for r in group.rewards)
+                counts["masked"] += sum(r is None for r in scored.rewards)
                 seen: set[str] = set()  # identical samples teach nothing twice
-                for completion, scores in zip(completions, group.scores, strict=True):
+                for completion, scores in zip(completions, scored.scores, strict=True):
                     if len(seen) < cfg.max_per_prompt and completion not in seen and accepted(scores, cfg):
+                        p = group.prompt
                         rows.append(
                             {"prompt": p.prompt, "response": completion, "answer": p.answer, "lang": p.lang}
                         )

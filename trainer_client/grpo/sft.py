@@ -1,8 +1,13 @@
 """Supervised fine-tuning: the cold start of DeepSeek-R1 (and the rejection-sampling SFT stage).
 
 Data: JSONL with a prompt and a response column (long chain-of-thought ending with the answer), or the
-built-in task's worked solutions. The loss is the token cross-entropy on the response only. The result is
-saved with ``save_pretrained`` (model and tokenizer), so GRPO loads it by path.
+built-in task's worked solutions. The loss is the token cross-entropy on the response and its EOS only,
+averaged over the batch's response tokens. A row whose prompt + response + EOS exceeds ``max_len`` is dropped
+and counted, never cut (a cut row would teach the model never to stop); raise ``max_len`` to keep it. Each
+step's ``batch_size`` rows run in micro-batches of at most ``micro_batch_tokens`` padded tokens with
+accumulated gradients, and the log-probs go through the output head in chunks (as in GRPO), so a long
+chain of thought over a 151,936-token vocabulary fits. The result is saved with ``save_pretrained`` (model and
+tokenizer), so GRPO loads it by path.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from trainer_client.grpo.data import Prompt, builtin_task
 from trainer_client.grpo.model import THINK_PREFILL, load_model_and_tokenizer, render_prompt
-from trainer_client.grpo.rollout import autocast
+from trainer_client.grpo.rollout import Rollout, autocast, token_logps, token_micro_batches, trimmed
 
 
 @dataclass
 class SFTConfig:
-    """Cold-start SFT settings.
+    """Cold-start SFT settings (defaults for a real 0.5B-1.5B checkpoint; the demo sets the tiny model's).
 
     Example:
         >>> SFTConfig(steps=10).steps
@@ -39,17 +44,18 @@ class SFTConfig:
     out_dir: str = "runs/sft"
     prefill_think: bool = True
     system_prompt: str | None = None
-    steps: int = 200
-    batch_size: int = 32
-    lr: float = 1e-3
+    steps: int = 1000
+    batch_size: int = 32  # rows per optimiser step
+    micro_batch_tokens: int = 16384  # padded tokens per forward/backward (gradient accumulation)
+    lr: float = 1e-5
     warmup_steps: int = 20
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.0
     grad_clip: float = 1.0
-    max_len: int = 512
+    max_len: int = 4096  # longer rows (prompt + response + EOS) are dropped and counted, never cut
     seed: int = 0
-    bf16: bool = True
-    gradient_checkpointing: bool = True
+    bf16: bool | None = None  # None: on CUDA only
+    gradient_checkpointing: bool | None = None  # None: on CUDA only
     threads: int | None = None
     tiny: dict[str, Any] = field(default_factory=dict)
     task_size: int = 2000
@@ -112,33 +118,83 @@ def write_jsonl(rows: list[dict[str, Any]], path: str | Path) -> None:
 
 
 def encode_pair(
-    tokenizer: PreTrainedTokenizerBase, prompt_text: str, response: str, max_len: int
+    tokenizer: PreTrainedTokenizerBase, prompt_text: str, response: str
 ) -> tuple[list[int], list[int]]:
-    """Token ids of prompt + response + EOS and the labels (-100 on the prompt).
+    """Token ids of the prompt, and of the response followed by EOS (what the loss trains).
 
     Example:
         >>> from trainer_client.grpo.model import build_tiny_tokenizer
-        >>> ids, labels = encode_pair(build_tiny_tokenizer(), "ab", "c", 16)
-        >>> len(ids), labels[:2]
-        (4, [-100, -100])
+        >>> tok = build_tiny_tokenizer(); p, r = encode_pair(tok, "ab", "c")
+        >>> len(p), r[-1] == tok.eos_token_id
+        (2, True)
     """
     p = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
     r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    ids = (p + r)[:max_len]
-    labels = ([-100] * len(p) + r)[:max_len]
-    return ids, labels
+    return p, r
 
 
-def _collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, (x, y) in enumerate(batch):  # right padding: positions start at 0 for every row
-        ids[i, : len(x)] = torch.tensor(x)
-        labels[i, : len(y)] = torch.tensor(y)
-        mask[i, : len(x)] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+def fitting_rows(
+    pairs: list[tuple[list[int], list[int]]], max_len: int
+) -> tuple[list[tuple[list[int], list[int]]], int]:
+    """The pairs whose prompt + response fit in ``max_len`` tokens, and how many were dropped.
+
+    Example:
+        >>> fitting_rows([([1, 2], [3]), ([1] * 5, [3])], max_len=4)
+        ([([1, 2], [3])], 1)
+    """
+    kept = [(p, r) for p, r in pairs if len(p) + len(r) <= max_len]
+    return kept, len(pairs) - len(kept)
+
+
+def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int) -> Rollout:
+    """Pairs as a rollout: prompts left-padded, responses right-padded with their mask.
+
+    Example:
+        >>> r = collate([([1, 2], [3]), ([4], [5, 6])], 0)
+        >>> r.prompt_ids.tolist(), r.completion_mask.tolist()
+        ([[1, 2], [0, 4]], [[1, 0], [1, 1]])
+    """
+    p_w = max(len(p) for p, _ in pairs)
+    r_w = max(len(r) for _, r in pairs)
+    prompt_ids = torch.full((len(pairs), p_w), pad_id, dtype=torch.long)
+    prompt_mask = torch.zeros((len(pairs), p_w), dtype=torch.long)
+    ids = torch.full((len(pairs), r_w), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(pairs), r_w), dtype=torch.long)
+    for i, (p, r) in enumerate(pairs):
+        prompt_ids[i, p_w - len(p) :] = torch.tensor(p)
+        prompt_mask[i, p_w - len(p) :] = 1
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+    return Rollout(
+        prompt_ids, prompt_mask, ids, mask, torch.zeros(len(pairs), dtype=torch.bool), [""] * len(pairs)
+    )
+
+
+def sft_step(
+    model: PreTrainedModel,
+    batch: Rollout,
+    *,
+    micro_batch_tokens: int,
+    device: torch.device,
+    bf16: bool,
+) -> float:
+    """Accumulate the gradient of the batch's mean response-token cross-entropy; return that loss.
+
+    Every micro-batch is divided by the whole batch's token count, so the accumulated gradient is the one of
+    the full batch at once.
+    """
+    total = float(batch.completion_mask.sum())
+    loss_sum = 0.0
+    for index in token_micro_batches(batch, micro_batch_tokens):
+        part = trimmed(batch, index).to(device)
+        with autocast(device, bf16):
+            logps, _ = token_logps(
+                model, part.prompt_ids, part.prompt_mask, part.completion_ids, part.completion_mask
+            )
+        loss = -(logps * part.completion_mask).sum() / total
+        loss.backward()
+        loss_sum += loss.item()
+    return loss_sum
 
 
 def lr_lambda(step: int, *, warmup: int, total: int, min_ratio: float, cosine: bool = True) -> float:
@@ -196,6 +252,9 @@ def run_sft(
 ) -> Path:
     """Fine-tune on the SFT rows and save model and tokenizer to ``cfg.out_dir``; return that path.
 
+    Rows longer than ``cfg.max_len`` tokens are dropped; the count is printed and saved in
+    ``sft_config.json`` (``dropped_over_max_len``).
+
     Example:
         >>> # run_sft(SFTConfig(steps=100, out_dir="runs/sft"))  -> Path("runs/sft")
     """
@@ -204,23 +263,34 @@ def run_sft(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bf16 = device.type == "cuda" if cfg.bf16 is None else cfg.bf16
+    checkpointing = (
+        device.type == "cuda" if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+    )
     if model is None or tokenizer is None:
         model, tokenizer = load_model_and_tokenizer(cfg.model, tiny={**cfg.tiny, "seed": cfg.seed})
     model.to(device)  # type: ignore[arg-type]
-    if device.type == "cuda" and cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     rows = load_sft_rows(cfg)
-    encoded = [
+    pairs = [
         encode_pair(
             tokenizer,
             render_prompt(
                 tokenizer, r["prompt"], prefill_think=cfg.prefill_think, system_prompt=cfg.system_prompt
             ),
             r["response"],
-            cfg.max_len,
         )
         for r in rows
     ]
+    encoded, dropped = fitting_rows(pairs, cfg.max_len)
+    if dropped:
+        print(
+            f"sft: dropped {dropped} of {len(pairs)} rows longer than max_len={cfg.max_len} tokens",
+            flush=True,
+        )
+    if not encoded:
+        raise ValueError(f"every SFT row is longer than max_len={cfg.max_len} tokens: raise --max-len")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_lambda(s, warmup=cfg.warmup_steps, total=cfg.steps, min_ratio=cfg.min_lr_ratio)
@@ -239,17 +309,20 @@ def run_sft(
                 rng.shuffle(fresh)
                 order += fresh
             idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
-            batch = {k: v.to(device) for k, v in _collate([encoded[i] for i in idx], pad_id).items()}
-            with autocast(device, cfg.bf16):
-                loss = model(**batch).loss
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = sft_step(
+                model,
+                collate([encoded[i] for i in idx], pad_id),
+                micro_batch_tokens=cfg.micro_batch_tokens,
+                device=device,
+                bf16=bf16,
+            )
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             sched.step()
             record = {
                 "step": step + 1,
-                "loss": loss.item(),
+                "loss": loss,
                 "grad_norm": float(grad_norm),
                 "lr": sched.get_last_lr()[0],
                 "elapsed_s": time.perf_counter() - t0,
@@ -260,9 +333,10 @@ def run_sft(
                     f"sft step {step + 1}/{cfg.steps} loss {record['loss']:.4f} lr {record['lr']:.2e}",
                     flush=True,
                 )
-    if device.type == "cuda" and cfg.gradient_checkpointing:
+    if checkpointing:
         model.gradient_checkpointing_disable()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "sft_config.json").write_text(json.dumps(asdict(cfg), indent=2), encoding="utf-8")
+    summary = {**asdict(cfg), "rows": len(pairs), "dropped_over_max_len": dropped}
+    (out / "sft_config.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return out
