@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trainer_client.client import RewardClient
+from trainer_client.grpo.data import Prompt
+from trainer_client.grpo.rewards import GroupScorer
 
 # Every component is scored and reported; the weights only shape the total, which evaluation ignores.
 EVAL_REWARDS: dict[str, Any] = {
@@ -34,8 +35,8 @@ def mean(values: list[float]) -> float:
 def evaluate(
     model: Any,
     tokenizer: Any,
-    prompts: list[dict[str, Any]],
-    client: RewardClient,
+    prompts: list[Prompt],
+    scorer: GroupScorer,
     *,
     prefill_think: bool,
     max_new_tokens: int,
@@ -45,31 +46,44 @@ def evaluate(
 ) -> dict[str, float]:
     """Greedy completions of ``prompts`` scored by the service: accuracy, format, language, completion_len.
 
+    ``scorer`` must request every component (:data:`EVAL_REWARDS`). A prompt the service could not score
+    fails the evaluation: counting it as wrong would make the figure a measure of the service's health.
     ``out``, when given, receives each completion with its scores as JSON lines.
 
     Example:
-        >>> # evaluate(model, tok, rows, client, prefill_think=True, max_new_tokens=96)["accuracy"]
+        >>> # evaluate(model, tok, prompts, scorer, prefill_think=True, max_new_tokens=80)["accuracy"]
     """
-    from trainer_client.grpo.model import render_prompt
-    from trainer_client.grpo.rollout import generate
+    from trainer_client.grpo.groups import sample_groups
+    from trainer_client.grpo.rollout import Sampling, end_token_ids
 
+    groups = sample_groups(
+        model,
+        tokenizer,
+        prompts,
+        n=1,
+        sampling=Sampling(max_new_tokens=max_new_tokens, max_prompt_len=256, greedy=True),
+        scorer=scorer,
+        tag=tag,
+        end_ids=end_token_ids(tokenizer, model),
+        chunk=batch_size,
+        prefill_think=prefill_think,
+    )
     records: list[dict[str, Any]] = []
     lengths: list[float] = []
-    for start in range(0, len(prompts), batch_size):
-        part = prompts[start : start + batch_size]
-        texts = [render_prompt(tokenizer, p["prompt"], prefill_think=prefill_think) for p in part]
-        rollout = generate(model, tokenizer, texts, max_new_tokens=max_new_tokens, do_sample=False)
-        ends = (~rollout.truncated).long()  # the EOS a finished completion ends with is not counted
-        lengths += [float(n) for n in rollout.lengths - ends]
-        items = [
-            {"id": p["id"], "prompt": t, "completion": c, "answer": p["answer"], "lang": p["lang"]}
-            for p, t, c in zip(part, texts, rollout.texts, strict=True)
-        ]
-        results = client.score(items, rewards=EVAL_REWARDS, request_id=f"{tag}-{start}")
-        records += [
-            {"id": item["id"], "lang": item["lang"], "completion": item["completion"], "scores": r.scores}
-            for item, r in zip(items, results, strict=True)
-        ]
+    for group in groups:
+        scored = group.wait(scorer)
+        if scored.failure is not None:
+            raise RuntimeError(f"evaluation: the service did not score {group.key}: {scored.failure}")
+        rollout = group.rollout
+        lengths.append(float(rollout.lengths[0]) - float(not bool(rollout.truncated[0])))  # EOS not counted
+        records.append(
+            {
+                "id": group.prompt.id,
+                "lang": group.prompt.lang,
+                "completion": rollout.texts[0],
+                "scores": scored.scores[0],
+            }
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as fh:
@@ -79,6 +93,6 @@ def evaluate(
     return {
         "accuracy": mean([float(s.get("accuracy") or 0.0) for s in scores]),
         "format": mean([float(s.get("format") or 0.0) for s in scores]),
-        "language": mean([float(s["language"]) for s in scores if s.get("language") is not None]),
+        "language": mean([float(v) for s in scores if (v := s.get("language")) is not None]),
         "completion_len": mean(lengths),
     }

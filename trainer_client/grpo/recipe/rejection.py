@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainer_client.client import RewardClient
+from trainer_client.grpo.data import Prompt
+from trainer_client.grpo.rewards import GroupScorer
 from trainer_client.grpo.recipe.evaluate import EVAL_REWARDS
 
-REASONS = ("incorrect", "bad_format", "mixed_language", "over_long", "code_block", "duplicate", "surplus")
+REASONS = ("unscored", "incorrect", "bad_format", "mixed_language", "over_long", "code_block", "duplicate", "surplus")
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def verdict(scores: dict[str, Any], completion: str, tokens: int, truncated: boo
 def rejection_sample(
     model: Any,
     tokenizer: Any,
-    prompts: list[dict[str, Any]],
-    client: RewardClient,
+    prompts: list[Prompt],
+    scorer: GroupScorer,
     settings: RejectionSettings,
     *,
     prefill_think: bool,
@@ -70,48 +71,54 @@ def rejection_sample(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Sample ``settings.num_samples`` completions per prompt; return the kept SFT rows and the counts.
 
-    Rows have ``prompt``, ``response`` (the completion as generated, after the prompt's ``<think>``),
-    ``answer`` and ``lang``; counts have ``prompts``, ``samples``, ``kept``, ``prompts_kept`` and one entry
-    per reason in :data:`REASONS`.
+    ``scorer`` must request every component (:data:`~.evaluate.EVAL_REWARDS`). Rows have ``prompt``,
+    ``response`` (the completion as generated, after the prompt's ``<think>``), ``answer`` and ``lang``;
+    counts have ``prompts``, ``samples``, ``kept``, ``prompts_kept`` and one entry per reason in
+    :data:`REASONS` (a sample the service could not score counts as ``unscored``).
 
     Example:
-        >>> # rows, counts = rejection_sample(model, tok, prompt_rows, client, RejectionSettings(), prefill_think=True)
+        >>> # rows, counts = rejection_sample(model, tok, prompts, scorer, RejectionSettings(), prefill_think=True)
     """
-    from trainer_client.grpo.model import render_prompt
-    from trainer_client.grpo.rollout import generate
+    from trainer_client.grpo.groups import sample_groups
+    from trainer_client.grpo.rollout import Sampling, end_token_ids
 
     n = settings.num_samples
     counts = {"prompts": len(prompts), "samples": 0, "kept": 0, "prompts_kept": 0, **dict.fromkeys(REASONS, 0)}
     rows: list[dict[str, Any]] = []
+    end_ids = end_token_ids(tokenizer, model)
+    sampling = Sampling(max_new_tokens=settings.max_new_tokens, max_prompt_len=256, temperature=settings.temperature)
     for start in range(0, len(prompts), settings.batch_prompts):
         part = prompts[start : start + settings.batch_prompts]
-        texts = [render_prompt(tokenizer, p["prompt"], prefill_think=prefill_think) for p in part]
-        rollout = generate(
+        groups = sample_groups(
             model,
             tokenizer,
-            [t for t in texts for _ in range(n)],
-            max_new_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
+            part,
+            n=n,
+            sampling=sampling,
+            scorer=scorer,
+            tag=f"{tag}-{start}",
+            end_ids=end_ids,
+            prefill_think=prefill_think,
         )
-        items = [
-            {"id": str(k), "prompt": texts[k // n], "completion": c, "answer": part[k // n]["answer"]}
-            | {"lang": part[k // n]["lang"]}
-            for k, c in enumerate(rollout.texts)
-        ]
-        results = client.score(items, rewards=EVAL_REWARDS, request_id=f"{tag}-{start}")
-        tokens = (rollout.lengths - (~rollout.truncated).long()).tolist()
-        for j, p in enumerate(part):
+        for group in groups:
+            scored = group.wait(scorer)
+            rollout = group.rollout
+            ends = (~rollout.truncated).long()
+            tokens = (rollout.lengths - ends).tolist()  # the EOS is not counted
             kept: list[str] = []
-            for k in range(j * n, (j + 1) * n):
-                completion = rollout.texts[k]
-                why = verdict(results[k].scores, completion, tokens[k], bool(rollout.truncated[k]), settings)
+            for k, completion in enumerate(rollout.texts):
+                if scored.failure is not None:
+                    why = "unscored"
+                else:
+                    why = verdict(scored.scores[k], completion, tokens[k], bool(rollout.truncated[k]), settings)
                 if why == "keep" and completion in kept:
                     why = "duplicate"
                 if why == "keep" and len(kept) >= settings.keep_per_prompt:
                     why = "surplus"
                 if why == "keep":
                     kept.append(completion)
-                    rows.append({"prompt": p["prompt"], "response": completion, "answer": p["answer"], "lang": p["lang"]})
+                    p = group.prompt
+                    rows.append({"prompt": p.prompt, "response": completion, "answer": p.answer, "lang": p.lang})
                 else:
                     counts[why] += 1
             counts["samples"] += n

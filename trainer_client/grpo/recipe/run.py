@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from trainer_client.grpo.recipe.evaluate import EVAL_REWARDS
+from trainer_client.grpo.rewards import GroupScorer, http_client_factory
+
 RECIPES = ("r1", "r1-zero")
 START_FROM = ("base", "rl")
 R1_ZERO_STAGES = ("base", "rl_zero")
@@ -71,7 +74,7 @@ class Settings:
         default_factory=lambda: {"hidden": 96, "layers": 3, "heads": 4, "intermediate": 256}
     )
     max_new_tokens: int = 80
-    base: SFTStage = SFTStage(steps=300, lr=3e-3)
+    base: SFTStage = SFTStage(steps=600, lr=3e-3)
     base_shortcut_share: float = 0.6
     rl_zero: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 0.0})
     cold_start: SFTStage = SFTStage(steps=600)
@@ -109,7 +112,7 @@ class Recipe:
     def __init__(
         self, recipe: str, run_dir: Path, urls: list[str], settings: Settings, *, seed: int, threads: int | None
     ) -> None:
-        from trainer_client.client import RewardClient
+        from trainer_client.grpo.data import load_prompts
         from trainer_client.grpo.model import R1_ZERO_TEMPLATE
         from trainer_client.grpo.recipe.data import prompt_rows, vocabulary_texts
         from trainer_client.grpo.recipe.task import split_problems
@@ -120,7 +123,7 @@ class Recipe:
         self.seed, self.threads = seed, threads
         self.zero = recipe == "r1-zero"
         self.prefill_think = not self.zero  # R1-Zero's template leaves the opening <think> to the model
-        self.client = RewardClient(base_url=urls, timeout=120.0)
+        self.scorer = GroupScorer(http_client_factory(urls, timeout_s=120.0), rewards=EVAL_REWARDS, deadline_s=600.0)
         self.train_problems, self.eval_problems = split_problems(
             train_size=settings.train_size, eval_size=settings.eval_size, seed=seed
         )
@@ -129,6 +132,8 @@ class Recipe:
         self.data = run_dir / "data"
         write_jsonl(self.train_rows, self.data / "train.jsonl")
         write_jsonl(self.eval_rows, self.data / "eval.jsonl")
+        self.train_prompts = load_prompts(self.data / "train.jsonl")
+        self.eval_prompts = load_prompts(self.data / "eval.jsonl")
         template = R1_ZERO_TEMPLATE if self.zero else ""
         self.tokenizer = build_word_tokenizer(
             vocabulary_texts(self.train_problems + self.eval_problems, template), chat_template=not self.zero
@@ -136,8 +141,8 @@ class Recipe:
         self.stages: list[dict[str, Any]] = []
 
     def close(self) -> None:
-        """Close the service client."""
-        self.client.close()
+        """Close the scorer and its client."""
+        self.scorer.close()
 
     # ---- building blocks ------------------------------------------------------------------------------------
     def fresh_model(self) -> Any:
@@ -181,6 +186,9 @@ class Recipe:
             num_generations=stage.num_generations,
             max_completion_len=self.s.max_new_tokens,
             lr=stage.lr,
+            warmup_steps=0,
+            max_prompt_len=256,
+            micro_batch_tokens=8192,
             reward_urls=self.urls,
             reward_weights=dict(stage.weights),
             run_dir=str(self.run_dir / name),
@@ -189,7 +197,7 @@ class Recipe:
             checkpoint_every=0,
             table_every=max(1, stage.steps // 3),
             threads=self.threads,
-            generation_chunk=4,
+            generation_chunk=0,
         )
         train(cfg)
         return self.run_dir / name / "final"
@@ -203,8 +211,8 @@ class Recipe:
         metrics = evaluate(
             model,
             tok,
-            self.eval_rows,
-            self.client,
+            self.eval_prompts,
+            self.scorer,
             prefill_think=self.prefill_think,
             max_new_tokens=self.s.max_new_tokens,
             tag=f"{self.recipe}-{self.seed}-{name}-{time.time_ns()}",
@@ -260,8 +268,8 @@ class Recipe:
         kept, counts = rejection_sample(
             rl_model,
             self.tokenizer,
-            self.train_rows[: s.rejection_prompts],
-            self.client,
+            self.train_prompts[: s.rejection_prompts],
+            self.scorer,
             rs,
             prefill_think=True,
             tag=f"rs-{self.seed}-{time.time_ns()}",
