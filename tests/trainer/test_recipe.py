@@ -14,18 +14,20 @@ from rewards.config import RewardConfig
 from rewards.registry import score
 from rewards.types import Item
 from trainer_client.cli import register
-from trainer_client.grpo.model import R1_ZERO_TEMPLATE
+from trainer_client.grpo.model import render_prompt
 from trainer_client.grpo.recipe.data import LAYOUTS, base_rows, cold_start_rows, layout, vocabulary_texts
 from trainer_client.grpo.recipe.rejection import RejectionSettings, verdict
 from trainer_client.grpo.recipe.run import R1_STAGES, R1_ZERO_STAGES, run_recipe
 from trainer_client.grpo.recipe.task import LANGS, Problem, drift_language, split_problems
-from trainer_client.grpo.recipe.tokenizer import build_word_tokenizer
+from trainer_client.grpo.recipe.tokenizer import R1_ZERO_TEXT, build_word_tokenizer
 
 LANGUAGE_ONLY = RewardConfig.from_dict({"language": {"weight": 1.0}})
 
 
 def language_score(reasoning: str, lang: str) -> float:
-    item = Item(id="x", prompt="q", completion=f"<think>\n{reasoning}\n</think>\n\\boxed{{1}}", answer="1", lang=lang)
+    item = Item(
+        id="x", prompt="q", completion=f"<think>\n{reasoning}\n</think>\n\\boxed{{1}}", answer="1", lang=lang
+    )
     value = score([item], LANGUAGE_ONLY)[0].scores["language"]
     assert value is not None
     return value
@@ -48,7 +50,9 @@ KINDS: list[tuple[str, int | None, float, float]] = [
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: f"{p.lang}-{p.a}+{p.b}")
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: f"{k[0]}-switch{k[1]}")
-def test_language_score_of_each_reasoning_kind(problem: Problem, kind: tuple[str, int | None, float, float]) -> None:
+def test_language_score_of_each_reasoning_kind(
+    problem: Problem, kind: tuple[str, int | None, float, float]
+) -> None:
     name, switch_at, low, high = kind
     text = problem.reasoning(shortcut=name == "shortcut", switch_at=switch_at)
     assert low <= language_score(text, problem.lang) <= high
@@ -71,23 +75,30 @@ def test_held_out_pairs_never_appear_in_train_and_languages_are_balanced() -> No
     train, held = split_problems(train_size=2000, eval_size=100, seed=3)
     assert {(p.a, p.b) for p in train}.isdisjoint((p.a, p.b) for p in held)
     assert {lang: sum(p.lang == lang for p in held) for lang in LANGS} == dict.fromkeys(LANGS, 20)
-    assert split_problems(train_size=10, eval_size=5, seed=3) == split_problems(train_size=10, eval_size=5, seed=3)
+    assert split_problems(train_size=10, eval_size=5, seed=3) == split_problems(
+        train_size=10, eval_size=5, seed=3
+    )
 
 
 # ---- the tokenizer -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("chat_template", [True, False])
-def test_tokenizer_round_trips_every_text_of_the_task(chat_template: bool) -> None:
+@pytest.mark.parametrize("r1_zero", [True, False])
+def test_tokenizer_round_trips_every_text_of_the_task(r1_zero: bool) -> None:
     train, held = split_problems(train_size=50, eval_size=10, seed=0)
-    texts = vocabulary_texts(train + held, R1_ZERO_TEMPLATE)
-    tok = build_word_tokenizer(texts, chat_template=chat_template)
+    texts = vocabulary_texts(train + held, R1_ZERO_TEXT if r1_zero else "{question}")
+    tok = build_word_tokenizer(texts, r1_zero=r1_zero)
     for row in base_rows(train, shortcut_share=0.5, seed=0) + cold_start_rows(
         train, mixed_share=0.5, shortcut_share=0.5, seed=0
     ):
-        for text in (row["prompt"], row["response"]):
+        for text in (render_prompt(tok, row["prompt"], prefill_think=not r1_zero), row["response"]):
             ids = tok(text, add_special_tokens=False)["input_ids"]
             assert tok.unk_token_id not in ids and tok.decode(ids) == text
     assert len(tok(train[0].reasoning())["input_ids"]) < 60  # short enough for CPU training
-    assert bool(tok.chat_template) is chat_template
+    rendered = render_prompt(tok, "Was ist die Summe von 1 und 2?", prefill_think=not r1_zero)
+    if r1_zero:  # plain text, and the model must open <think> itself
+        assert rendered == R1_ZERO_TEXT.format(question="Was ist die Summe von 1 und 2?")
+    else:
+        assert rendered == "<|user|>Was ist die Summe von 1 und 2?\n<|assistant|><think>\n"
+    assert tok.unk_token_id not in tok(rendered, add_special_tokens=False)["input_ids"]
 
 
 # ---- the data sets -----------------------------------------------------------------------------------------
@@ -130,7 +141,9 @@ VERDICTS: list[tuple[dict[str, Any], str, int, bool, str]] = [
 
 
 @pytest.mark.parametrize(("scores", "completion", "tokens", "truncated", "expected"), VERDICTS)
-def test_rejection_verdict(scores: dict[str, Any], completion: str, tokens: int, truncated: bool, expected: str) -> None:
+def test_rejection_verdict(
+    scores: dict[str, Any], completion: str, tokens: int, truncated: bool, expected: str
+) -> None:
     assert verdict(scores, completion, tokens, truncated, RejectionSettings(max_tokens=80)) == expected
 
 
@@ -170,7 +183,10 @@ def test_quick_recipe_runs_every_stage(tmp_path: Path, recipe: str, stages: tupl
         assert Path(image).read_bytes().startswith(b"\x89PNG")
     rl_stages = [s for s in stages if s.startswith("rl")]
     for name in rl_stages:  # every RL stage trained through the service: no group masked
-        rows = [json.loads(x) for x in (tmp_path / name / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+        rows = [
+            json.loads(x)
+            for x in (tmp_path / name / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         assert rows and all(r["reward_masked_frac"] == 0.0 for r in rows if r["step"] > 0)
     if recipe == "r1":
         assert on_disk["rejection_sampling"]["samples"] == 4 * 2

@@ -77,7 +77,12 @@ def base_rows(problems: list[Problem], *, shortcut_share: float, seed: int) -> l
         reasoning = p.reasoning(shortcut=rng.random() < shortcut_share)
         name = rng.choices(names, weights)[0]
         rows.append(
-            {"prompt": p.question, "response": layout(p, reasoning, name), "answer": str(p.answer), "lang": p.lang}
+            {
+                "prompt": p.question,
+                "response": layout(p, reasoning, name),
+                "answer": str(p.answer),
+                "lang": p.lang,
+            }
         )
     return rows
 
@@ -110,20 +115,20 @@ def cold_start_rows(
     return rows
 
 
-def vocabulary_texts(problems: list[Problem], template: str) -> list[str]:
-    """Every text the tokenizer must cover: the rendered template, questions and reasonings of every kind
-    in every language (mixed ones included), and the layouts' extra words.
+def vocabulary_texts(problems: list[Problem], template: str = "{question}") -> list[str]:
+    """Every text the tokenizer must cover: each question rendered in ``template`` (a format string with
+    ``{question}``), and reasonings of every kind in every language, mixed ones included.
 
     Example:
-        >>> len(vocabulary_texts([Problem(1, 2, "en")], "User: {prompt}")) > 5
-        True
+        >>> vocabulary_texts([Problem(1, 2, "en")], "User: {question}")[0]
+        'User: What is the sum of 1 and 2?'
     """
     from trainer_client.grpo.recipe.task import LANGS
 
-    texts = [template]
+    texts = []
     for p in problems:
         for lang in LANGS:
             q = Problem(p.a, p.b, lang)
-            texts += [q.question, q.reasoning(), q.reasoning(shortcut=True), q.reasoning(switch_at=1)]
-            texts.append(q.reasoning(shortcut=True, switch_at=1))
+            texts += [template.format(question=q.question), q.reasoning(), q.reasoning(shortcut=True)]
+            texts += [q.reasoning(switch_at=1), q.reasoning(shortcut=True, switch_at=1)]
     return texts

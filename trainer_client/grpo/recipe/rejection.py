@@ -14,9 +14,17 @@ from typing import Any
 
 from trainer_client.grpo.data import Prompt
 from trainer_client.grpo.rewards import GroupScorer
-from trainer_client.grpo.recipe.evaluate import EVAL_REWARDS
 
-REASONS = ("unscored", "incorrect", "bad_format", "mixed_language", "over_long", "code_block", "duplicate", "surplus")
+REASONS = (
+    "unscored",
+    "incorrect",
+    "bad_format",
+    "mixed_language",
+    "over_long",
+    "code_block",
+    "duplicate",
+    "surplus",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,9 @@ class RejectionSettings:
     batch_prompts: int = 16
 
 
-def verdict(scores: dict[str, Any], completion: str, tokens: int, truncated: bool, s: RejectionSettings) -> str:
+def verdict(
+    scores: dict[str, Any], completion: str, tokens: int, truncated: bool, s: RejectionSettings
+) -> str:
     """``"keep"`` or the first reason to drop one sample (see :data:`REASONS`).
 
     Example:
@@ -83,10 +93,18 @@ def rejection_sample(
     from trainer_client.grpo.rollout import Sampling, end_token_ids
 
     n = settings.num_samples
-    counts = {"prompts": len(prompts), "samples": 0, "kept": 0, "prompts_kept": 0, **dict.fromkeys(REASONS, 0)}
+    counts = {
+        "prompts": len(prompts),
+        "samples": 0,
+        "kept": 0,
+        "prompts_kept": 0,
+        **dict.fromkeys(REASONS, 0),
+    }
     rows: list[dict[str, Any]] = []
     end_ids = end_token_ids(tokenizer, model)
-    sampling = Sampling(max_new_tokens=settings.max_new_tokens, max_prompt_len=256, temperature=settings.temperature)
+    sampling = Sampling(
+        max_new_tokens=settings.max_new_tokens, max_prompt_len=256, temperature=settings.temperature
+    )
     for start in range(0, len(prompts), settings.batch_prompts):
         part = prompts[start : start + settings.batch_prompts]
         groups = sample_groups(
@@ -110,7 +128,9 @@ def rejection_sample(
                 if scored.failure is not None:
                     why = "unscored"
                 else:
-                    why = verdict(scored.scores[k], completion, tokens[k], bool(rollout.truncated[k]), settings)
+                    why = verdict(
+                        scored.scores[k], completion, tokens[k], bool(rollout.truncated[k]), settings
+                    )
                 if why == "keep" and completion in kept:
                     why = "duplicate"
                 if why == "keep" and len(kept) >= settings.keep_per_prompt:
@@ -118,7 +138,9 @@ def rejection_sample(
                 if why == "keep":
                     kept.append(completion)
                     p = group.prompt
-                    rows.append({"prompt": p.prompt, "response": completion, "answer": p.answer, "lang": p.lang})
+                    rows.append(
+                        {"prompt": p.prompt, "response": completion, "answer": p.answer, "lang": p.lang}
+                    )
                 else:
                     counts[why] += 1
             counts["samples"] += n

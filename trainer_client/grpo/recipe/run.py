@@ -70,7 +70,7 @@ class Settings:
 
     train_size: int = 4000
     eval_size: int = 200
-    tiny: dict[str, int] = field(
+    tiny: dict[str, Any] = field(
         default_factory=lambda: {"hidden": 96, "layers": 3, "heads": 4, "intermediate": 256}
     )
     max_new_tokens: int = 80
@@ -110,20 +110,28 @@ class Recipe:
     """A run's shared state: the service client, the data, the tokenizer, the stage results."""
 
     def __init__(
-        self, recipe: str, run_dir: Path, urls: list[str], settings: Settings, *, seed: int, threads: int | None
+        self,
+        recipe: str,
+        run_dir: Path,
+        urls: list[str],
+        settings: Settings,
+        *,
+        seed: int,
+        threads: int | None,
     ) -> None:
         from trainer_client.grpo.data import load_prompts
-        from trainer_client.grpo.model import R1_ZERO_TEMPLATE
         from trainer_client.grpo.recipe.data import prompt_rows, vocabulary_texts
         from trainer_client.grpo.recipe.task import split_problems
-        from trainer_client.grpo.recipe.tokenizer import build_word_tokenizer
+        from trainer_client.grpo.recipe.tokenizer import R1_ZERO_TEXT, build_word_tokenizer
         from trainer_client.grpo.sft import write_jsonl
 
         self.recipe, self.run_dir, self.urls, self.s = recipe, run_dir, urls, settings
         self.seed, self.threads = seed, threads
         self.zero = recipe == "r1-zero"
         self.prefill_think = not self.zero  # R1-Zero's template leaves the opening <think> to the model
-        self.scorer = GroupScorer(http_client_factory(urls, timeout_s=120.0), rewards=EVAL_REWARDS, deadline_s=600.0)
+        self.scorer = GroupScorer(
+            http_client_factory(urls, timeout_s=120.0), rewards=EVAL_REWARDS, deadline_s=600.0
+        )
         self.train_problems, self.eval_problems = split_problems(
             train_size=settings.train_size, eval_size=settings.eval_size, seed=seed
         )
@@ -134,9 +142,9 @@ class Recipe:
         write_jsonl(self.eval_rows, self.data / "eval.jsonl")
         self.train_prompts = load_prompts(self.data / "train.jsonl")
         self.eval_prompts = load_prompts(self.data / "eval.jsonl")
-        template = R1_ZERO_TEMPLATE if self.zero else ""
+        template = R1_ZERO_TEXT if self.zero else "{question}"
         self.tokenizer = build_word_tokenizer(
-            vocabulary_texts(self.train_problems + self.eval_problems, template), chat_template=not self.zero
+            vocabulary_texts(self.train_problems + self.eval_problems, template), r1_zero=self.zero
         )
         self.stages: list[dict[str, Any]] = []
 
@@ -246,7 +254,10 @@ class Recipe:
         s = self.s
         t0 = time.perf_counter()
         rows = cold_start_rows(
-            self.train_problems, mixed_share=s.cold_mixed_share, shortcut_share=s.cold_shortcut_share, seed=self.seed
+            self.train_problems,
+            mixed_share=s.cold_mixed_share,
+            shortcut_share=s.cold_shortcut_share,
+            seed=self.seed,
         )
         cold = self.sft("cold_start_sft", rows, s.cold_start, self.fresh_model())
         self.record("cold_start_sft", cold, t0)

@@ -21,6 +21,12 @@ PIECES = (
     r"| ?[^\P{L}\p{Han}]+(?:'[^\P{L}\p{Han}]+)*"
     r"| ?\p{N}|\s|[^\p{L}\p{N}\s]"
 )
+# R1-Zero's template for a base model, in short: plain text, no chat tokens, the format only described.
+R1_ZERO_TEXT = (
+    "A conversation between User and Assistant. The Assistant first thinks about the reasoning in "
+    "<think> </think>, then gives the final answer in \\boxed{{}}.\nUser: {question}\nAssistant: "
+)
+R1_ZERO_CHAT_TEMPLATE = R1_ZERO_TEXT.format(question="{{ messages[-1]['content'] }}")
 CHAT_TEMPLATE = (
     "{% for m in messages %}"
     "{% if m['role'] == 'system' %}<|system|>{{ m['content'] }}\n"
@@ -47,11 +53,12 @@ def pieces(text: str) -> list[str]:
     return [p for p, _ in _pre_tokenizer().pre_tokenize_str(text)]  # type: ignore[attr-defined]
 
 
-def build_word_tokenizer(texts: Iterable[str], *, chat_template: bool = True) -> PreTrainedTokenizerBase:
+def build_word_tokenizer(texts: Iterable[str], *, r1_zero: bool = False) -> PreTrainedTokenizerBase:
     """A tokenizer whose vocabulary is every piece of ``texts`` (plus digits and specials).
 
-    ``chat_template=False`` leaves the tokenizer without one: the trainer then renders R1-Zero's plain-text
-    template around the question, as a base model would see it.
+    Its chat template is a chat model's (special tokens around each turn), or with ``r1_zero`` the plain
+    text of :data:`R1_ZERO_TEXT`, as a base model sees it (a shortened R1-Zero template: the whole one
+    would double every sequence of the task, and the time to train on it).
 
     Example:
         >>> tok = build_word_tokenizer(["First I add 5 plus 8."])
@@ -70,7 +77,7 @@ def build_word_tokenizer(texts: Iterable[str], *, chat_template: bool = True) ->
     vocab = {tok: i for i, tok in enumerate(SPECIAL + WHOLE + sorted(found - set(SPECIAL) - set(WHOLE)))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = _pre_tokenizer()  # type: ignore[assignment]
-    core.decoder = decoders.Fuse()  # type: ignore[assignment]
+    core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL])
     core.add_tokens([AddedToken(t, special=False, normalized=False) for t in WHOLE])
     tok = PreTrainedTokenizerFast(
@@ -84,6 +91,5 @@ def build_word_tokenizer(texts: Iterable[str], *, chat_template: bool = True) ->
         truncation_side="left",
         clean_up_tokenization_spaces=False,
     )
-    if chat_template:
-        tok.chat_template = CHAT_TEMPLATE
+    tok.chat_template = R1_ZERO_CHAT_TEMPLATE if r1_zero else CHAT_TEMPLATE
     return tok
