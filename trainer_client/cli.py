@@ -41,7 +41,11 @@ _TRAIN_FLAGS: list[tuple[str, type, str]] = [
     ("max_prompt_len", int, "maximum prompt tokens (longer prompts lose their start, with a warning)"),
     ("max_completion_len", int, "maximum completion tokens"),
     ("temperature", float, "sampling temperature"),
-    ("top_p", float, "nucleus sampling (1.0: off; below 1 the loss no longer scores the sampled distribution)"),
+    (
+        "top_p",
+        float,
+        "nucleus sampling (1.0: off; below 1 the loss no longer scores the sampled distribution)",
+    ),
     ("top_k", int, "top-k sampling (0: off; above 0 the loss no longer scores the sampled distribution)"),
     ("lr", float, "learning rate"),
     ("warmup_steps", int, "linear warmup steps"),
@@ -321,8 +325,9 @@ def register(subparsers: Any) -> None:
         "--from",
         dest="start_from",
         choices=["base", "rl"],
-        default="base",
-        help="r1: rejection-sampling SFT starts from the base model (as R1 did) or the RL checkpoint",
+        default="rl",
+        help="r1: rejection-sampling SFT starts from the RL checkpoint (a short fine-tune) or from the base "
+        "model, as R1 did (as long as the cold start)",
     )
     demo.set_defaults(func=_cmd_demo)
     plot = subparsers.add_parser("plot", help="PNG curves from RUN_DIR/metrics.jsonl")

@@ -150,10 +150,10 @@ def test_rejection_verdict(
 # ---- the command line --------------------------------------------------------------------------------------
 # (argv after "demo", recipe, start_from)
 DEMO_ARGS: list[tuple[list[str], str, str]] = [
-    (["--run-dir", "d"], "r1", "base"),
-    (["--run-dir", "d", "--recipe", "r1-zero"], "r1-zero", "base"),
-    (["--run-dir", "d", "--from", "rl"], "r1", "rl"),
-    (["--run-dir", "d", "--recipe", "arithmetic"], "arithmetic", "base"),
+    (["--run-dir", "d"], "r1", "rl"),
+    (["--run-dir", "d", "--recipe", "r1-zero"], "r1-zero", "rl"),
+    (["--run-dir", "d", "--from", "base"], "r1", "base"),
+    (["--run-dir", "d", "--recipe", "arithmetic"], "arithmetic", "rl"),
 ]
 
 

@@ -56,7 +56,8 @@ class RLStage:
     weights: dict[str, float]
     prompts_per_step: int = 8
     num_generations: int = 8
-    lr: float = 2e-4
+    lr: float = 1e-4
+    temperature: float = 0.7  # a tiny model at 1.0 garbles the digits of most samples: no accuracy signal
 
 
 @dataclass(frozen=True)
@@ -74,18 +75,19 @@ class Settings:
         default_factory=lambda: {"hidden": 96, "layers": 3, "heads": 4, "intermediate": 256}
     )
     max_new_tokens: int = 80
-    base: SFTStage = SFTStage(steps=600, lr=3e-3)
+    base: SFTStage = SFTStage(steps=500, lr=3e-3)
     base_shortcut_share: float = 0.6
     rl_zero: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 0.0})
-    cold_start: SFTStage = SFTStage(steps=600)
+    cold_start: SFTStage = SFTStage(steps=450, lr=3e-3)
     cold_mixed_share: float = 0.7
     cold_shortcut_share: float = 0.3
-    rl_reasoning: RLStage = RLStage(steps=60, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
-    rejection_prompts: int = 400
+    rl_reasoning: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
+    rejection_prompts: int = 300
     rejection_samples: int = 8
     rejection_keep: int = 4
-    rejection_sft: SFTStage = SFTStage(steps=600)
-    rl_all: RLStage = RLStage(steps=30, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
+    rejection_sft_from_base: SFTStage = SFTStage(steps=450, lr=3e-3)  # as long as the cold start
+    rejection_sft_from_rl: SFTStage = SFTStage(steps=150, lr=5e-4, warmup_steps=0)  # a gentle fine-tune
+    rl_all: RLStage = RLStage(steps=20, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
 
 
 FULL = Settings()
@@ -101,7 +103,8 @@ QUICK = Settings(
     rejection_prompts=4,
     rejection_samples=2,
     rejection_keep=2,
-    rejection_sft=SFTStage(steps=2),
+    rejection_sft_from_base=SFTStage(steps=2),
+    rejection_sft_from_rl=SFTStage(steps=2),
     rl_all=RLStage(steps=1, weights=FULL.rl_all.weights, prompts_per_step=2, num_generations=2),
 )
 
@@ -194,6 +197,7 @@ class Recipe:
             num_generations=stage.num_generations,
             max_completion_len=self.s.max_new_tokens,
             lr=stage.lr,
+            temperature=stage.temperature,
             warmup_steps=0,
             max_prompt_len=256,
             micro_batch_tokens=8192,
@@ -288,7 +292,8 @@ class Recipe:
         print(f"rejection sampling: {json.dumps(counts)}", flush=True)
         model = self.fresh_model() if start_from == "base" else rl_model
         if kept:
-            rs_sft = self.sft("rejection_sampling_sft", kept, s.rejection_sft, model)
+            stage = s.rejection_sft_from_base if start_from == "base" else s.rejection_sft_from_rl
+            rs_sft = self.sft("rejection_sampling_sft", kept, stage, model)
         else:  # nothing to learn from (a quick run's untrained model): the stage leaves its start unchanged
             print("rejection sampling kept no sample: no SFT", flush=True)
             rs_sft = self.run_dir / "rejection_sampling_sft"
@@ -320,7 +325,7 @@ def run_recipe(
     quick: bool = False,
     threads: int | None = 1,
     reward_urls: list[str] | None = None,
-    start_from: str = "base",
+    start_from: str = "rl",
 ) -> dict[str, Any]:
     """Run ``recipe`` ("r1" or "r1-zero"); return the summary (also in ``run_dir/summary.json``).
 
