@@ -87,7 +87,7 @@ def test_tokenizer_round_trips_every_text_of_the_task(r1_zero: bool) -> None:
     texts = vocabulary_texts(train + held, R1_ZERO_TEXT if r1_zero else "{question}")
     tok = build_word_tokenizer(texts, r1_zero=r1_zero)
     for row in base_rows(train, shortcut_share=0.5, seed=0) + cold_start_rows(
-        train, mixed_share=0.5, shortcut_share=0.5, seed=0
+        train, switch_shares=(0.3, 0.3), shortcut_share=0.5, seed=0
     ):
         for text in (render_prompt(tok, row["prompt"], prefill_think=not r1_zero), row["response"]):
             ids = tok(text, add_special_tokens=False)["input_ids"]
@@ -114,12 +114,18 @@ def test_every_layout_holds_the_boxed_answer(name: str) -> None:
     assert "\\boxed{73}" in layout(Problem(45, 28, "en"), "R.", name)
 
 
-@pytest.mark.parametrize("mixed_share", [0.0, 0.3, 0.7])
-def test_cold_start_mixes_the_requested_share(mixed_share: float) -> None:
+# (share switching after the units, share switching after the tens)
+SWITCH_SHARES: list[tuple[float, float]] = [(0.0, 0.0), (0.15, 0.6), (0.7, 0.0), (0.0, 1.0)]
+
+
+@pytest.mark.parametrize("shares", SWITCH_SHARES)
+def test_cold_start_switches_the_requested_shares(shares: tuple[float, float]) -> None:
     problems = [p for p in split_problems(train_size=2000, eval_size=0, seed=0)[0] if p.lang == "fr"]
-    rows = cold_start_rows(problems, mixed_share=mixed_share, shortcut_share=0.0, seed=0)
-    mixed = sum(" So " in r["response"] for r in rows) / len(rows)  # French reasoning drifting to English
-    assert abs(mixed - mixed_share) < 0.06
+    rows = cold_start_rows(problems, switch_shares=shares, shortcut_share=0.0, seed=0)
+    # French reasoning drifting to English: the tens sentence ("Then I add") or only the result ("So ... is")
+    at_tens = sum("Then I add" in r["response"] for r in rows) / len(rows)
+    at_result = sum(" So " in r["response"] and "Then I add" not in r["response"] for r in rows) / len(rows)
+    assert abs(at_tens - shares[0]) < 0.06 and abs(at_result - shares[1]) < 0.06
     assert all(r["response"].endswith(f"</think>\n\\boxed{{{r['answer']}}}") for r in rows)
 
 

@@ -5,8 +5,8 @@ R1's cold-start set.
 - Pretraining text for R1-Zero's "base" model: the answer to each question written in one of several
   layouts, only one of which is R1's (``<think>`` reasoning ``</think>`` then ``\\boxed{}``). A base model
   has seen that layout only now and then, among others, so asked with R1-Zero's template it rarely uses it.
-- Cold-start SFT rows for R1: the R1 format always, but a share of the reasonings switch language mid-way,
-  as R1-Zero's did.
+- Cold-start SFT rows for R1: the R1 format always, but most reasonings switch language mid-way, as
+  R1-Zero's did.
 """
 
 from __future__ import annotations
@@ -88,22 +88,30 @@ def base_rows(problems: list[Problem], *, shortcut_share: float, seed: int) -> l
 
 
 def cold_start_rows(
-    problems: list[Problem], *, mixed_share: float, shortcut_share: float, seed: int
+    problems: list[Problem], *, switch_shares: tuple[float, float], shortcut_share: float, seed: int
 ) -> list[dict[str, Any]]:
     """Cold-start SFT rows in R1's format (the prompt ends with ``<think>\\n``): reasoning, ``</think>``,
-    ``\\boxed{}``. A ``mixed_share`` of the reasonings switch to the drift language after their first sentence
-    (a one-sentence reasoning is then written wholly in it).
+    ``\\boxed{}``.
+
+    ``switch_shares[i]`` of the careful reasonings switch to the drift language from sentence ``i + 1`` on
+    (after the units, or after the tens); a one-sentence reasoning switches, wholly, as often as the careful
+    ones do in all. Most switches come after the tens: the greedy model then mixes, while the target
+    language's sentences that carry the arithmetic are still practised in most rows.
 
     Example:
-        >>> cold_start_rows([Problem(45, 28, "zh")], mixed_share=1.0, shortcut_share=0.0, seed=0)[0]["response"]
+        >>> cold_start_rows([Problem(45, 28, "zh")], switch_shares=(1.0, 0.0), shortcut_share=0.0, seed=0)[0]["response"]
         '首先把个位上的数字相加，5加8得13个一。Then I add the tens digits with the carry, and 4 plus 2 plus 1 makes 7 tens. So 73 is the sum of the two numbers.\\n</think>\\n\\\\boxed{73}'
     """
     rng = random.Random(f"cold-start-{seed}")
+    first, second = switch_shares
     rows = []
     for p in problems:
         shortcut = rng.random() < shortcut_share
-        mixed = rng.random() < mixed_share
-        reasoning = p.reasoning(shortcut=shortcut, switch_at=1 if mixed else None)
+        draw = rng.random()
+        switch_at = 1 if draw < first else 2 if draw < first + second else None
+        if shortcut and switch_at is not None:
+            switch_at = 1
+        reasoning = p.reasoning(shortcut=shortcut, switch_at=switch_at)
         rows.append(
             {
                 "prompt": p.question,
@@ -130,5 +138,9 @@ def vocabulary_texts(problems: list[Problem], template: str = "{question}") -> l
         for lang in LANGS:
             q = Problem(p.a, p.b, lang)
             texts += [template.format(question=q.question), q.reasoning(), q.reasoning(shortcut=True)]
-            texts += [q.reasoning(switch_at=1), q.reasoning(shortcut=True, switch_at=1)]
+            texts += [
+                q.reasoning(switch_at=1),
+                q.reasoning(switch_at=2),
+                q.reasoning(shortcut=True, switch_at=1),
+            ]
     return texts

@@ -76,16 +76,16 @@ class Settings:
     )
     max_new_tokens: int = 80
     base: SFTStage = SFTStage(steps=500, lr=3e-3)
-    base_shortcut_share: float = 0.6
-    rl_zero: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 0.0})
-    cold_start: SFTStage = SFTStage(steps=450, lr=3e-3)
-    cold_mixed_share: float = 0.7
+    base_shortcut_share: float = 0.5
+    rl_zero: RLStage = RLStage(steps=50, weights={"accuracy": 1.0, "format": 0.5, "language": 0.0}, lr=2e-4)
+    cold_start: SFTStage = SFTStage(steps=600, lr=3e-3)
+    cold_switch_shares: tuple[float, float] = (0.15, 0.6)  # after the units, after the tens
     cold_shortcut_share: float = 0.3
     rl_reasoning: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
     rejection_prompts: int = 300
     rejection_samples: int = 8
     rejection_keep: int = 4
-    rejection_sft_from_base: SFTStage = SFTStage(steps=450, lr=3e-3)  # as long as the cold start
+    rejection_sft_from_base: SFTStage = SFTStage(steps=600, lr=3e-3)  # as long as the cold start
     rejection_sft_from_rl: SFTStage = SFTStage(steps=150, lr=5e-4, warmup_steps=0)  # a gentle fine-tune
     rl_all: RLStage = RLStage(steps=20, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
 
