@@ -82,11 +82,11 @@ class Settings:
     cold_switch_shares: tuple[float, float] = (0.15, 0.6)  # after the units, after the tens
     cold_shortcut_share: float = 0.3
     rl_reasoning: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
-    rejection_prompts: int = 300
+    rejection_prompts: int = 400
     rejection_samples: int = 8
     rejection_keep: int = 4
     rejection_sft_from_base: SFTStage = SFTStage(steps=600, lr=3e-3)  # as long as the cold start
-    rejection_sft_from_rl: SFTStage = SFTStage(steps=150, lr=5e-4, warmup_steps=0)  # a gentle fine-tune
+    rejection_sft_from_rl: SFTStage = SFTStage(steps=100, lr=3e-4, warmup_steps=0)  # a gentle fine-tune
     rl_all: RLStage = RLStage(steps=20, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
 
 
@@ -277,6 +277,7 @@ class Recipe:
         rs = RejectionSettings(
             num_samples=s.rejection_samples,
             keep_per_prompt=s.rejection_keep,
+            temperature=s.rl_reasoning.temperature,  # the RL model's own sampling distribution
             max_new_tokens=s.max_new_tokens,
             max_tokens=max_reasoning_tokens(self.tokenizer, rows, s.max_new_tokens),
         )
