@@ -16,12 +16,13 @@ from typing import Any
 
 from trainer_client.grpo.recipe.task import Problem
 
-# Base-model layouts and their shares: R1's layout is one of five, and the rarest kind of opening.
+# Base-model layouts and their shares. R1's layout is one of five; the commonest answers first and
+# explains after, as much web text does (and a small model cannot add two numbers in one step).
 LAYOUTS: dict[str, float] = {
-    "plain": 0.45,  # reasoning, then \boxed{}
-    "closing_only": 0.20,  # reasoning, a stray </think>, then \boxed{}
+    "answer_first": 0.45,  # \boxed{} first, then the reasoning
+    "plain": 0.20,  # reasoning, then \boxed{}
     "think": 0.15,  # R1's: <think> reasoning </think> \boxed{}
-    "answer_first": 0.10,  # \boxed{} first, then the reasoning
+    "closing_only": 0.10,  # reasoning, a stray </think>, then \boxed{}
     "unclosed": 0.10,  # <think> reasoning \boxed{}, never closed
 }
 

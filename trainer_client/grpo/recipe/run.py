@@ -76,7 +76,7 @@ class Settings:
     )
     max_new_tokens: int = 80
     base: SFTStage = SFTStage(steps=500, lr=3e-3)
-    base_shortcut_share: float = 0.5
+    base_shortcut_share: float = 0.0
     rl_zero: RLStage = RLStage(steps=50, weights={"accuracy": 1.0, "format": 0.5, "language": 0.0}, lr=2e-4)
     cold_start: SFTStage = SFTStage(steps=600, lr=3e-3)
     cold_switch_shares: tuple[float, float] = (0.15, 0.6)  # after the units, after the tens
@@ -259,7 +259,7 @@ class Recipe:
         t0 = time.perf_counter()
         rows = cold_start_rows(
             self.train_problems,
-            mixed_share=s.cold_mixed_share,
+            switch_shares=s.cold_switch_shares,
             shortcut_share=s.cold_shortcut_share,
             seed=self.seed,
         )
