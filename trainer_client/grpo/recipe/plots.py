@@ -56,9 +56,9 @@ def plot_recipe(run_dir: str | Path, summary: dict[str, Any]) -> list[Path]:
         xs = [k + (i - 1) * width for k in range(len(stages))]
         bars.bar(xs, [s[metric] for s in stages], width, label=metric)
     bars.set_xticks(range(len(stages)), [n.replace("_", "\n") for n in names], fontsize=8)
-    bars.set_ylim(0, 1.05)
+    bars.set_ylim(0, 1.2)
     bars.set_title(f"{recipe}: held-out metrics after each stage (greedy)")
-    bars.legend(loc="lower right", fontsize=8)
+    bars.legend(loc="upper center", ncol=3, fontsize=8)
     lengths.bar(range(len(stages)), [s["completion_len"] for s in stages], color="grey")
     lengths.set_xticks(range(len(stages)), [n.replace("_", "\n") for n in names], fontsize=7)
     lengths.set_title("mean completion length (tokens)")
