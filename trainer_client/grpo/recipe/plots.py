@@ -68,24 +68,43 @@ def plot_recipe(run_dir: str | Path, summary: dict[str, Any]) -> list[Path]:
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    by_name = {s["name"]: s for s in stages}
+
+    def held_out(ax: Any, start: str, end: str, metric: str, x_end: int, color: str) -> None:
+        # the greedy held-out figures of the stage's start and end model, as two big markers
+        if start in by_name and end in by_name:
+            ax.plot(
+                [0, x_end], [by_name[start][metric], by_name[end][metric]], "o", color=color, markersize=8
+            )
+
     if recipe == "r1-zero":
         for ax, key, title in (
-            (axes[0], "format_mean", "format rate"),
-            (axes[1], "accuracy_mean", "accuracy"),
+            (axes[0], "format", "format rate"),
+            (axes[1], "accuracy", "accuracy"),
         ):
-            ax.plot(*_curve(run_dir, "rl_zero", key), label="rl_zero")
-            ax.set_title(f"R1-Zero GRPO: {title} of sampled completions")
+            steps, values = _curve(run_dir, "rl_zero", f"{key}_mean")
+            ax.plot(steps, values, label="sampled completions", color="C0")
+            held_out(ax, "base", "rl_zero", key, max(steps, default=1), "C0")
+            ax.plot([], [], "o", color="C0", label="held-out, greedy (base, rl_zero)")
+            ax.set_title(f"R1-Zero GRPO: {title}")
             ax.set_xlabel("GRPO step")
             ax.set_ylim(0, 1.05)
+            ax.legend(fontsize=8, loc="lower right")
         paths.append(run_dir / "rl_zero_curve.png")
     else:
         for ax, key, title in (
-            (axes[0], "language_mean", "language consistency"),
-            (axes[1], "accuracy_mean", "accuracy"),
+            (axes[0], "language", "language consistency"),
+            (axes[1], "accuracy", "accuracy"),
         ):
-            ax.plot(*_curve(run_dir, "rl_reasoning", key), label="with the language reward")
-            ax.plot(*_curve(run_dir, "rl_reasoning_no_language", key), label="language weight 0 (control)")
-            ax.set_title(f"GRPO for reasoning: {title} of sampled completions", fontsize=9)
+            for stage, label, color in (
+                ("rl_reasoning", "with the language reward", "C0"),
+                ("rl_reasoning_no_language", "language weight 0 (control)", "C1"),
+            ):
+                steps, values = _curve(run_dir, stage, f"{key}_mean")
+                ax.plot(steps, values, label=f"{label}: sampled", color=color)
+                held_out(ax, "cold_start_sft", stage, key, max(steps, default=1), color)
+            ax.plot([], [], "o", color="grey", label="held-out, greedy (start, end)")
+            ax.set_title(f"GRPO for reasoning: {title}", fontsize=9)
             ax.set_xlabel("GRPO step")
             ax.set_ylim(0, 1.05)
             ax.legend(fontsize=8, loc="lower right")
