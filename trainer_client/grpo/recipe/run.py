@@ -81,13 +81,16 @@ class Settings:
     cold_start: SFTStage = SFTStage(steps=600, lr=3e-3)
     cold_switch_shares: tuple[float, float] = (0.15, 0.6)  # after the units, after the tens
     cold_shortcut_share: float = 0.3
-    rl_reasoning: RLStage = RLStage(steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
+    rl_reasoning: RLStage = RLStage(steps=60, weights={"accuracy": 2.0, "format": 0.5, "language": 1.0})
     rejection_prompts: int = 400
     rejection_samples: int = 8
     rejection_keep: int = 4
     rejection_sft_from_base: SFTStage = SFTStage(steps=600, lr=3e-3)  # as long as the cold start
     rejection_sft_from_rl: SFTStage = SFTStage(steps=100, lr=3e-4, warmup_steps=0)  # a gentle fine-tune
-    rl_all: RLStage = RLStage(steps=20, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0})
+    # the last stage starts from a good model: twice the prompts per step, for less noisy steps
+    rl_all: RLStage = RLStage(
+        steps=40, weights={"accuracy": 1.0, "format": 0.5, "language": 1.0}, prompts_per_step=16
+    )
 
 
 FULL = Settings()
