@@ -126,7 +126,9 @@ def test_generate_masks_after_eos_and_flags_truncation() -> None:
     tok = build_tiny_tokenizer()
     model = build_tiny_model(tok, hidden=32, layers=1, heads=2, intermediate=64)
     torch.manual_seed(0)
-    out = generate(model, tok, [render_prompt(tok, "a"), render_prompt(tok, "bbbb")], Sampling(max_new_tokens=6))
+    out = generate(
+        model, tok, [render_prompt(tok, "a"), render_prompt(tok, "bbbb")], Sampling(max_new_tokens=6)
+    )
     assert out.completion_ids.shape[0] == 2 and out.prompt_ids.shape[1] == out.prompt_mask.shape[1]
     assert out.truncated.tolist() == [
         bool(m.sum() == 6 and row[-1] != tok.eos_token_id)

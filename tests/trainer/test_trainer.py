@@ -12,6 +12,7 @@ import torch
 from tests.trainer.conftest import tiny_config
 from tests.trainer.fakes import FakeRewardClient, fake_score
 from trainer_client.grpo.config import GRPOConfig
+from trainer_client.grpo.data import PromptSampler
 from trainer_client.grpo.losses import group_advantages
 from trainer_client.grpo.model import build_tiny_model, build_tiny_tokenizer, render_prompt
 from trainer_client.grpo.rollout import Rollout, token_logps
@@ -62,7 +63,21 @@ def run_of(model: Any, lr: float, *, bf16: bool = False) -> Run:
     """What policy_update needs of a run: the model, an optimiser with a constant schedule, the device."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    return Run(model, None, None, [], torch.device("cpu"), bf16, [], [], None, opt, sched, 0)  # type: ignore[arg-type]
+    return Run(
+        model=model,
+        ref_model=None,
+        tokenizer=None,
+        end_ids=[],
+        device=torch.device("cpu"),
+        bf16=bf16,
+        checkpointing=False,
+        train_prompts=[],
+        eval_prompts=[],
+        sampler=PromptSampler(1),
+        optimizer=opt,
+        scheduler=sched,
+        start_step=0,
+    )
 
 
 def _update(cfg: GRPOConfig, model: Any, r: Rollout, rewards: list[float]) -> dict[str, float]:

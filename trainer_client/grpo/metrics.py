@@ -29,7 +29,7 @@ def reward_metrics(
     for name in COMPONENTS:
         values = torch.tensor(
             [
-                NAN if s.get(name) is None else float(s[name])
+                NAN if (v := s.get(name)) is None else float(v)
                 for group in batch.groups
                 for s in group.scored().scores
             ]

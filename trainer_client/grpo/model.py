@@ -8,7 +8,7 @@ with ``save_pretrained``, it loads back like any other checkpoint, so the SFT ou
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -135,30 +135,30 @@ def load_model_and_tokenizer(
     *,
     tokenizer_name: str | None = None,
     tiny: dict[str, Any] | None = None,
-    dtype: torch.dtype | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal LM and its tokenizer from a local path or hub name, or build the tiny one (``"tiny"``).
 
+    The weights are loaded in ``dtype``, float32 unless told otherwise, whatever the checkpoint was saved
+    in (transformers would otherwise keep a bf16 checkpoint in bf16, where AdamW's small updates round
+    away): a model to train keeps float32 master weights and computes in bf16 under autocast; a frozen
+    reference or a sampler may be loaded in bf16.
+
     Example:
         >>> model, tok = load_model_and_tokenizer("tiny", tiny={"hidden": 32, "layers": 1, "heads": 2, "intermediate": 64})
-        >>> tok.padding_side
-        'left'
+        >>> tok.padding_side, next(model.parameters()).dtype
+        ('left', torch.float32)
     """
     if name == "tiny":
         tok = build_tiny_tokenizer()
         model = build_tiny_model(tok, **(tiny or {}))
-        return (model.to(dtype) if dtype else model), tok
+        return cast(PreTrainedModel, model.to(dtype)), tok  # type: ignore[arg-type]
     tok = AutoTokenizer.from_pretrained(tokenizer_name or name)
     tok.padding_side = "left"  # generation continues the prompt's end; an over-long prompt loses its start
     tok.truncation_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = (
-        AutoModelForCausalLM.from_pretrained(name, dtype=dtype)
-        if dtype
-        else AutoModelForCausalLM.from_pretrained(name)
-    )
-    return model, tok
+    return AutoModelForCausalLM.from_pretrained(name, dtype=dtype), tok
 
 
 def disable_dropout(model: torch.nn.Module) -> None:

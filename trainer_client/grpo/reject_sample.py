@@ -83,11 +83,11 @@ def run_reject_sampling(cfg: RejectConfig) -> dict[str, Any]:
         >>> # run_reject_sampling(RejectConfig(model="runs/grpo/final", out="runs/reject.jsonl"))
     """
     torch.manual_seed(cfg.seed)
-    model, tok = load_model_and_tokenizer(cfg.model)
-    disable_dropout(model)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)  # type: ignore[arg-type]
     bf16 = device.type == "cuda" if cfg.bf16 is None else cfg.bf16
+    model, tok = load_model_and_tokenizer(cfg.model)  # float32 weights, bf16 compute: as in training
+    disable_dropout(model)
+    model.to(device)  # type: ignore[arg-type]
     end_ids = end_token_ids(tok, model)
     sampling = Sampling(
         max_new_tokens=cfg.max_completion_len,

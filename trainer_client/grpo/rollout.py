@@ -187,15 +187,16 @@ def generation_config(sampling: Sampling, end_ids: list[int], pad_token_id: int)
         >>> c.top_k, c.repetition_penalty, c.no_repeat_ngram_size
         (0, 1.0, 0)
     """
+    # greedy decoding applies no warper: temperature, top-p and top-k stay unset (transformers warns otherwise)
     return GenerationConfig(
         max_new_tokens=sampling.max_new_tokens,
         min_length=0,
         min_new_tokens=None,
         do_sample=not sampling.greedy,
         num_beams=1,
-        temperature=1.0 if sampling.greedy else sampling.temperature,
-        top_p=1.0 if sampling.greedy else sampling.top_p,
-        top_k=0 if sampling.greedy else sampling.top_k,
+        temperature=None if sampling.greedy else sampling.temperature,
+        top_p=None if sampling.greedy else sampling.top_p,
+        top_k=None if sampling.greedy else sampling.top_k,
         typical_p=1.0,
         epsilon_cutoff=0.0,
         eta_cutoff=0.0,
@@ -302,7 +303,7 @@ class SelectedLogps(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         hidden: torch.Tensor,
         weight: torch.Tensor,
@@ -331,7 +332,7 @@ class SelectedLogps(torch.autograd.Function):
         return logps, entropy
 
     @staticmethod
-    def backward(ctx: Any, grad_logps: torch.Tensor, _grad_entropy: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_logps: torch.Tensor, _grad_entropy: torch.Tensor) -> tuple[Any, ...]:
         hidden, weight, bias, targets, lse = ctx.saved_tensors
         need_h, need_w, need_b = ctx.needs_input_grad[:3]
         grad_h = torch.zeros_like(hidden) if need_h else None

@@ -127,6 +127,7 @@ class Run:
     end_ids: list[int]
     device: torch.device
     bf16: bool
+    checkpointing: bool
     train_prompts: list[Prompt]
     eval_prompts: list[Prompt]
     sampler: PromptSampler
@@ -208,6 +209,8 @@ def train(
                 write_table(run_dir / "completions" / f"step_{step + 1:06d}.jsonl", batch.groups)
             history.append(log_metrics(run_dir, metrics))
             print(progress_line(metrics, cfg.steps), flush=True)
+            if on_step_end is not None:
+                on_step_end(history[-1])
             stopping = stop_after is not None and step + 1 >= stop_after
             if stopping or done or (cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0):
                 save_checkpoint(
@@ -218,12 +221,10 @@ def train(
                     run.scheduler,
                     run.sampler,
                 )
-            if on_step_end is not None:
-                on_step_end(history[-1])
             if stopping:
                 break
 
-    if run.model.is_gradient_checkpointing:
+    if run.checkpointing:
         run.model.gradient_checkpointing_disable()
     if not history or history[-1]["step"] >= cfg.steps:  # finished (not stopped early): the model to use next
         run.model.save_pretrained(run_dir / "final")
@@ -259,16 +260,19 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
     }
     model, tokenizer = load_model_and_tokenizer(cfg.model, tokenizer_name=cfg.tokenizer, tiny=tiny)
     disable_dropout(model)
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     ref_model = None
     if cfg.beta > 0:  # the frozen reference is the starting policy, loaded afresh (also on resume)
         ref_model, _ = load_model_and_tokenizer(
-            cfg.model, tokenizer_name=cfg.tokenizer, tiny=tiny, dtype=torch.bfloat16 if bf16 else None
+            cfg.model,
+            tokenizer_name=cfg.tokenizer,
+            tiny=tiny,
+            dtype=torch.bfloat16 if bf16 else torch.float32,
         )
         disable_dropout(ref_model)
-        ref_model.to(device).eval().requires_grad_(False)
+        ref_model.to(device).eval().requires_grad_(False)  # type: ignore[arg-type]
     train_prompts, eval_prompts = load_splits(cfg)
     sampler = PromptSampler(len(train_prompts), seed=cfg.seed)
     optimizer = torch.optim.AdamW(
@@ -301,6 +305,7 @@ def setup(cfg: GRPOConfig, *, resume: bool = False) -> Run:
         end_ids=end_token_ids(tokenizer, model),
         device=device,
         bf16=bf16,
+        checkpointing=checkpointing,
         train_prompts=train_prompts,
         eval_prompts=eval_prompts,
         sampler=sampler,
