@@ -263,12 +263,26 @@ def _register_reject(subparsers: Any) -> None:
 
 # ---- demo and plot ----------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from trainer_client.grpo.demo import run_demo
+    if args.recipe == "arithmetic":
+        from trainer_client.grpo.demo import run_demo
 
-    summary = run_demo(
-        args.run_dir, seed=args.seed, quick=args.quick, threads=args.threads, reward_urls=args.reward_url
+        summary = run_demo(
+            args.run_dir, seed=args.seed, quick=args.quick, threads=args.threads, reward_urls=args.reward_url
+        )
+        print(json.dumps({k: v for k, v in summary.items() if k != "eval_accuracy_curve"}, indent=2))
+        return 0
+    from trainer_client.grpo.recipe.run import run_recipe
+
+    summary = run_recipe(
+        args.recipe,
+        args.run_dir,
+        seed=args.seed,
+        quick=args.quick,
+        threads=args.threads,
+        reward_urls=args.reward_url,
+        start_from=args.start_from,
     )
-    print(json.dumps({k: v for k, v in summary.items() if k != "eval_accuracy_curve"}, indent=2))
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -292,12 +306,29 @@ def register(subparsers: Any) -> None:
     _register_sft(subparsers)
     _register_reject(subparsers)
     _register_train(subparsers)
-    demo = subparsers.add_parser("demo", help="the whole R1 path on CPU with a tiny model (minutes)")
+    demo = subparsers.add_parser(
+        "demo", help="DeepSeek-R1's recipe on CPU with a tiny model, every stage evaluated (minutes)"
+    )
+    demo.add_argument(
+        "--recipe",
+        choices=["r1", "r1-zero", "arithmetic"],
+        default="r1",
+        help="r1: cold start, RL (and its control), rejection sampling + SFT, RL for all; r1-zero: pure RL "
+        "on a pretrained base; arithmetic: the earlier one-stage demo (SFT then GRPO on digit reasoning)",
+    )
     demo.add_argument("--run-dir", required=True, type=Path)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--threads", type=int, default=1, help="torch threads (1 leaves a core to the service)")
     demo.add_argument("--quick", action="store_true", help="a seconds-long smoke run (figures meaningless)")
     demo.add_argument("--reward-url", action="append", help="use a running service instead of starting one")
+    demo.add_argument(
+        "--from",
+        dest="start_from",
+        choices=["base", "rl"],
+        default="rl",
+        help="r1: rejection-sampling SFT starts from the RL checkpoint (a short fine-tune) or from the base "
+        "model, as R1 did (as long as the cold start)",
+    )
     demo.set_defaults(func=_cmd_demo)
     plot = subparsers.add_parser("plot", help="PNG curves from RUN_DIR/metrics.jsonl")
     plot.add_argument("run_dir", type=Path)

@@ -1,4 +1,9 @@
-"""``vrewards demo --run-dir DIR``: DeepSeek-R1's path end to end on a CPU, in minutes, with no download.
+"""``vrewards demo --recipe arithmetic --run-dir DIR``: the first demo, one SFT and one GRPO stage on digit
+reasoning, on a CPU in minutes, with no download.
+
+R1's recipes, every stage evaluated and each reward shown at work, are ``--recipe r1`` (the default) and
+``--recipe r1-zero``: :mod:`trainer_client.grpo.recipe`. This one stays for its single claim (GRPO raises
+accuracy after a cold start) and because it is the quickest.
 
 1. The reward service is started on loopback (``vrewards serve`` as a subprocess).
 2. A tiny Llama (about 0.8M parameters) with a character-level tokenizer is built from a config, and a
