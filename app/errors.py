@@ -46,12 +46,13 @@ def install(app: FastAPI, retry_after: int) -> None:
         ]
         return json_response(422, {"detail": entries[:10]})
 
+    # The body may be left unread on the connection: close it, or its bytes would be read as the next request.
     async def too_large(_: Request, exc: Exception) -> Response:
-        return json_response(413, {"detail": str(exc)})
+        return json_response(413, {"detail": str(exc)}, {"Connection": "close"})
 
     async def bad_encoding(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadEncoding)
-        return json_response(exc.status, {"detail": str(exc)})
+        return json_response(exc.status, {"detail": str(exc)}, {"Connection": "close"})
 
     async def saturated(_: Request, exc: Exception) -> Response:
         return json_response(
