@@ -53,18 +53,36 @@ def build_tiny_tokenizer(vocab_size: int | None = None) -> PreTrainedTokenizerBa
         >>> tok.decode(tok("<think>\\n1+1=2</think>\\\\boxed{2}")["input_ids"])
         '<think>\\n1+1=2</think>\\\\boxed{2}'
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Regex, pre_tokenizers
 
     vocab = {tok: i for i, tok in enumerate(TINY_SPECIAL + TINY_WHOLE + _tiny_alphabet())}
     for i in range(len(vocab), vocab_size or 0):
         vocab[f"[{i}]"] = i  # the pre-tokenizer splits text into characters: these never come from text
+    tok = word_level_tokenizer(
+        vocab, pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated"), TINY_SPECIAL, TINY_WHOLE
+    )
+    tok.chat_template = TINY_CHAT_TEMPLATE
+    return tok
+
+
+def word_level_tokenizer(
+    vocab: dict[str, int], pre_tokenizer: Any, special: list[str], whole: list[str], **options: Any
+) -> Any:
+    """A fast tokenizer that maps each piece ``pre_tokenizer`` cuts to its id in ``vocab``.
+
+    ``special`` tokens (``<pad>``, ``<unk>``, ``<s>``, ``</s>`` and the chat roles among them) and ``whole``
+    tokens (``<think>``, ...) are never split; padding and truncation are on the left, as generation wants.
+    ``options`` go to ``PreTrainedTokenizerFast``.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models
+    from transformers import PreTrainedTokenizerFast
+
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    core.pre_tokenizer = pre_tokenizer
     core.decoder = decoders.Fuse()
-    core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in TINY_SPECIAL])
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in TINY_WHOLE])
-    tok = PreTrainedTokenizerFast(
+    core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])
+    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in whole])
+    return PreTrainedTokenizerFast(
         tokenizer_object=core,
         pad_token="<pad>",
         unk_token="<unk>",
@@ -73,9 +91,8 @@ def build_tiny_tokenizer(vocab_size: int | None = None) -> PreTrainedTokenizerBa
         additional_special_tokens=["<|system|>", "<|user|>", "<|assistant|>"],
         padding_side="left",
         truncation_side="left",
+        **options,
     )
-    tok.chat_template = TINY_CHAT_TEMPLATE
-    return tok
 
 
 def build_tiny_model(

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerBase
 
+from trainer_client.grpo.model import word_level_tokenizer
+
 SPECIAL = ["<pad>", "<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"]
 WHOLE = ["<think>", "</think>", "\\boxed{"]
 # Han characters and CJK punctuation one by one; other letters as words (apostrophes inside: "j'additionne")
@@ -66,30 +68,12 @@ def build_word_tokenizer(texts: Iterable[str], *, r1_zero: bool = False) -> PreT
         >>> len(ids), tok.decode(ids)
         (10, '<think>\\nFirst I add 3 plus 4.</think>')
     """
-    from tokenizers import AddedToken, Tokenizer, decoders, models
-    from transformers import PreTrainedTokenizerFast
-
     found: set[str] = {f"{space}{d}" for d in range(10) for space in ("", " ")} | {" ", "\n", "}", "{"}
     for text in texts:
         for whole in WHOLE:
             text = text.replace(whole, " ")
         found.update(pieces(text))
     vocab = {tok: i for i, tok in enumerate(SPECIAL + WHOLE + sorted(found - set(SPECIAL) - set(WHOLE)))}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = _pre_tokenizer()  # type: ignore[assignment]
-    core.decoder = decoders.Fuse()
-    core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL])
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in WHOLE])
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        pad_token="<pad>",
-        unk_token="<unk>",
-        bos_token="<s>",
-        eos_token="</s>",
-        additional_special_tokens=["<|system|>", "<|user|>", "<|assistant|>"],
-        padding_side="left",
-        truncation_side="left",
-        clean_up_tokenization_spaces=False,
-    )
+    tok = word_level_tokenizer(vocab, _pre_tokenizer(), SPECIAL, WHOLE, clean_up_tokenization_spaces=False)
     tok.chat_template = R1_ZERO_CHAT_TEMPLATE if r1_zero else CHAT_TEMPLATE
     return tok
