@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,10 +85,30 @@ class Recording(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def grpo_args(tmp_path: Path, **overrides: Any) -> Any:
+    """The two-step CPU GRPO settings both runs share, with ``overrides``."""
+    from trl import GRPOConfig
+
+    settings: dict[str, Any] = {
+        "output_dir": str(tmp_path),
+        "use_cpu": True,
+        "num_generations": 4,
+        "max_steps": 2,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "reward_weights": [1.0, 0.5, 0.1],
+        "log_completions": True,
+        "seed": 0,
+    }
+    return GRPOConfig(**settings | overrides)
+
+
 @pytest.mark.slow
 def test_grpo_trainer_two_steps_with_service_rewards(tmp_path, live_url):
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from trainer_client.integrations.trl import make_reward_funcs
 
@@ -108,21 +129,7 @@ def test_grpo_trainer_two_steps_with_service_rewards(tmp_path, live_url):
         transport=recording,
         on_error="raise",
     )
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=8,
-        max_steps=2,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        reward_weights=[1.0, 0.5, 0.1],
-        log_completions=True,
-        seed=0,
-    )
+    args = grpo_args(tmp_path, per_device_train_batch_size=4, max_completion_length=8)
     trainer = GRPOTrainer(
         model=model, processing_class=tokenizer, reward_funcs=funcs, args=args, train_dataset=dataset
     )
@@ -168,7 +175,7 @@ def test_grpo_trainer_masks_unjudged_rows_and_blanks_failed_steps(tmp_path, live
     every component returns None: TRL masks those rows (advantage 0) instead of scoring them as wrong.
     Step 2's scoring fails: the table's extra columns show nothing for it, not step 1's values."""
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from trainer_client.integrations.trl import make_reward_funcs
 
@@ -183,24 +190,14 @@ def test_grpo_trainer_masks_unjudged_rows_and_blanks_failed_steps(tmp_path, live
     )
     transport = FailingSecondCall()
     funcs = make_reward_funcs(live_url, transport=transport, max_retries=0, on_error="mask")
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
+    args = grpo_args(
+        tmp_path,
         per_device_train_batch_size=8,
-        num_generations=4,
         max_completion_length=4,
-        max_steps=2,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        reward_weights=[1.0, 0.5, 0.1],
-        log_completions=True,
         generation_kwargs={
             "min_new_tokens": 4,
             "suppress_tokens": [i for i in range(len(tokenizer)) if i != boxed],
         },
-        seed=0,
     )
     trainer = GRPOTrainer(
         model=model, processing_class=tokenizer, reward_funcs=funcs, args=args, train_dataset=dataset
