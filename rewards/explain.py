@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from rewards.config import RewardConfig
-from rewards.format import check_format
+from rewards.format import block_opening, check_format
 from rewards.math.extract import extract_answer, find_boxed
 from rewards.math.normalize import normalize_answer
 from rewards.regions import CLOSE_TAG, OPEN_TAG, Regions, split_regions
@@ -57,7 +57,7 @@ def explain(item: Item, config: RewardConfig) -> dict[str, Any]:
     if config.accuracy is not None:
         out["candidates"], out["compared"] = _candidates(completion, answer, item.answer)
     if config.format is not None:
-        out["format"] = _format(completion, regions, config.format.mode)
+        out["format"] = _format(completion, item.prompt, regions, config.format.mode)
     if config.language is not None:
         out["language"] = _language(item, regions)
     return out
@@ -152,8 +152,8 @@ def _normal_reference(reference: str | list[str] | None) -> str | list[str] | No
 
 
 # ---------------------------------------------------------------------------------------------- format
-def _format(completion: str, regions: Regions, mode: str) -> dict[str, Any]:
-    prefilled = regions.prefilled or (OPEN_TAG not in completion and CLOSE_TAG in completion)
+def _format(completion: str, prompt: str | None, regions: Regions, mode: str) -> dict[str, Any]:
+    _opening, prefilled = block_opening(completion, prompt, regions)  # as the format score reads it
     check = check_format(completion, prefilled, mode)
     return {"check": check, "position": _format_position(completion, check)}
 

@@ -150,6 +150,26 @@ def check_format(completion: str, prefilled: bool, mode: str = "think") -> str:
     return "ok"
 
 
+def block_opening(
+    completion: str, prompt: str | None, regions: Regions | None = None
+) -> tuple[str | None, bool]:
+    """Where the reasoning block was opened (``prompt``, ``completion``, ``assumed`` or None), and whether the
+    completion starts inside it (see the module docstring).
+
+    Example:
+        >>> block_opening("2+2=4</think> 4", None)
+        ('assumed', True)
+    """
+    prefilled = regions.prefilled if regions is not None else prompt_prefills_think(prompt)
+    opening: str | None = "prompt" if prefilled else None
+    if not prefilled:
+        if OPEN_TAG in completion:
+            opening = "completion"
+        elif not prompt and CLOSE_TAG in completion:
+            opening, prefilled = "assumed", True
+    return opening, prefilled
+
+
 def score_format(
     completion: str, prompt: str | None, config: FormatConfig, *, regions: Regions | None = None
 ) -> tuple[float, dict[str, Any]]:
@@ -163,13 +183,7 @@ def score_format(
         >>> score_format("<think>2+2=4</think> 4", None, FormatConfig())
         (1.0, {'format_check': 'ok', 'format_mode': 'think', 'format_opening': 'completion'})
     """
-    prefilled = regions.prefilled if regions is not None else prompt_prefills_think(prompt)
-    opening: str | None = "prompt" if prefilled else None
-    if not prefilled:
-        if OPEN_TAG in completion:
-            opening = "completion"
-        elif not prompt and CLOSE_TAG in completion:
-            opening, prefilled = "assumed", True
+    opening, prefilled = block_opening(completion, prompt, regions)
     check = check_format(completion, prefilled, config.mode)
     details: dict[str, Any] = {"format_check": check, "format_mode": config.mode, "format_opening": opening}
     return (1.0 if check == "ok" else 0.0), details

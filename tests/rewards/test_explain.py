@@ -65,21 +65,24 @@ def test_compared_forms_are_the_normalised_texts() -> None:
 
 # -------------------------------------------------------------------------------------------- format
 FORMAT = [
-    # (completion, check, position)
-    ("<think>a</think> 4", "ok", None),
-    ("Sure. <think>a</think> 4", "text_before_think", 0),
-    ("<think>a</think></think> 4", "multiple_closing_tags", 16),
-    ("<think>a", "no_closing_tag", 8),
-    ("<think>a</think>   ", "empty_answer", 19),
-    ("<think>a</think><think>b</think> 4", "multiple_opening_tags", 16),
+    # (completion, prompt, check, position)
+    ("<think>a</think> 4", None, "ok", None),
+    ("Sure. <think>a</think> 4", None, "text_before_think", 0),
+    ("<think>a</think></think> 4", None, "multiple_closing_tags", 16),
+    ("<think>a", None, "no_closing_tag", 8),
+    ("<think>a</think>   ", None, "empty_answer", 19),
+    ("<think>a</think><think>b</think> 4", None, "multiple_opening_tags", 16),
+    # a stray </think>: opened by the template when no prompt was sent, never opened when one was
+    ("two.</think> 4", None, "ok", None),
+    ("two.</think> 4", "What is 2 + 2?", "no_opening_tag", 0),
 ]
 
 
-@pytest.mark.parametrize(("completion", "check", "position"), FORMAT)
-def test_format_position(completion: str, check: str, position: int | None) -> None:
-    ex = explain(Item(completion, answer="4"), RewardConfig())
-    assert ex["format"] == {"check": check, "position": position}
-    assert score_item(Item(completion, answer="4")).details["format_check"] == check
+@pytest.mark.parametrize(("completion", "prompt", "check", "position"), FORMAT)
+def test_format_position(completion: str, prompt: str | None, check: str, position: int | None) -> None:
+    item = Item(completion, prompt=prompt, answer="4")
+    assert explain(item, RewardConfig())["format"] == {"check": check, "position": position}
+    assert score_item(item).details["format_check"] == check  # the explanation reads it as the score does
 
 
 # ------------------------------------------------------------------------------------------ language
