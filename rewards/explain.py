@@ -65,16 +65,9 @@ def explain(item: Item, config: RewardConfig) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------- regions
 def _region_spans(completion: str, regions: Regions) -> tuple[list[int] | None, list[int] | None]:
-    if not regions.opened:
-        return None, [0, len(completion)]
-    last_close = completion.rfind(CLOSE_TAG)
-    first_open = completion.find(OPEN_TAG)
-    start = 0
-    if not regions.prefilled and first_open >= 0 and (last_close < 0 or first_open < last_close):
-        start = first_open + len(OPEN_TAG)
-    if last_close < 0:
-        return [start, len(completion)], None
-    return [start, last_close], [last_close + len(CLOSE_TAG), len(completion)]
+    reasoning = None if regions.reasoning_span is None else list(regions.reasoning_span)
+    answer = None if regions.answer_start is None else [regions.answer_start, len(completion)]
+    return reasoning, answer
 
 
 # ---------------------------------------------------------------------------------------- candidates

@@ -25,6 +25,9 @@ class Regions:
         close_tags: number of ``</think>`` tags in the completion.
         reasoning: the text of the reasoning block without its tags; the whole completion when there is none.
         answer: the text that may hold the final answer; ``None`` when a block is open and never closed.
+        reasoning_span: ``(start, end)`` of the reasoning block's text in the completion, or None when there
+            is no block.
+        answer_start: where the answer region starts in the completion (it runs to the end), or None.
     """
 
     prefilled: bool
@@ -33,6 +36,8 @@ class Regions:
     close_tags: int
     reasoning: str
     answer: str | None
+    reasoning_span: tuple[int, int] | None = None
+    answer_start: int | None = None
 
 
 def prompt_prefills_think(prompt: str | None) -> bool:
@@ -59,7 +64,7 @@ def split_regions(completion: str, prompt: str | None = None) -> Regions:
     close_tags = completion.count(CLOSE_TAG)
     opened = prefilled or open_tags > 0 or close_tags > 0
     if not opened:
-        return Regions(False, False, 0, 0, completion, completion)
+        return Regions(False, False, 0, 0, completion, completion, None, 0)
 
     last_close = completion.rfind(CLOSE_TAG)
     if prefilled:
@@ -72,12 +77,14 @@ def split_regions(completion: str, prompt: str | None = None) -> Regions:
             else 0
         )
     if last_close < 0:
-        reasoning_raw, answer = completion[start:], None
+        end, answer_start = len(completion), None
     else:
-        reasoning_raw, answer = completion[start:last_close], completion[last_close + len(CLOSE_TAG) :]
+        end, answer_start = last_close, last_close + len(CLOSE_TAG)
+    reasoning_raw = completion[start:end]
+    answer = None if answer_start is None else completion[answer_start:]
     reasoning = (
         reasoning_raw.replace(OPEN_TAG, " ").replace(CLOSE_TAG, " ")
         if (open_tags + close_tags) > 1
         else reasoning_raw
     )
-    return Regions(prefilled, True, open_tags, close_tags, reasoning, answer)
+    return Regions(prefilled, True, open_tags, close_tags, reasoning, answer, (start, end), answer_start)
